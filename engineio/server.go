@@ -1,0 +1,329 @@
+package engineio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Listener receives the traffic of one session. OnMessage calls are serialised per session and
+// arrive in order; OnClose is called exactly once, after which no OnMessage follows.
+type Listener interface {
+	OnMessage(data []byte, binary bool)
+	OnClose(reason string)
+}
+
+// Options configure a Server. Zero values take the defaults shown.
+type Options struct {
+	PingInterval   time.Duration // default 25s
+	PingTimeout    time.Duration // default 20s
+	UpgradeTimeout time.Duration // default 10s
+	WriteTimeout   time.Duration // deadline of one websocket write, default 10s
+	MaxPayload     int           // maxHttpBufferSize: largest message or polling body, default 1,000,000
+	MaxQueueBytes  int           // outgoing bytes queued per session before it is dropped as a slow consumer, default 1 MiB
+
+	// AllowRequest vets every request before any session is created or used (the Origin
+	// check lives here). A non-nil error answers 403 {"code":4,"message":"Forbidden"}.
+	AllowRequest func(r *http.Request) error
+
+	// OnOpen is called for every new session before any of its messages is read; it returns
+	// the session's Listener. It must not block.
+	OnOpen func(c *Conn) Listener
+
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.PingInterval <= 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 20 * time.Second
+	}
+	if o.UpgradeTimeout <= 0 {
+		o.UpgradeTimeout = 10 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = 1_000_000
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Engine.IO error codes, answered as JSON with status 400 (403 for Forbidden).
+const (
+	codeTransportUnknown   = 0
+	codeUnknownSID         = 1
+	codeBadHandshakeMethod = 2
+	codeBadRequest         = 3
+	codeForbidden          = 4
+	codeUnsupportedVersion = 5
+)
+
+var errorMessages = map[int]string{
+	codeTransportUnknown:   "Transport unknown",
+	codeUnknownSID:         "Session ID unknown",
+	codeBadHandshakeMethod: "Bad handshake method",
+	codeBadRequest:         "Bad request",
+	codeForbidden:          "Forbidden",
+	codeUnsupportedVersion: "Unsupported protocol version",
+}
+
+// Transport names.
+const (
+	Polling   = "polling"
+	WebSocket = "websocket"
+)
+
+// Server is an Engine.IO v4 server. Create it with NewServer and mount it as an http.Handler.
+type Server struct {
+	opts     Options
+	upgrader websocket.Upgrader
+
+	mu       sync.RWMutex
+	sessions map[string]*Conn
+	closed   bool
+}
+
+// NewServer returns a server with opts (defaults filled in).
+func NewServer(opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{opts: opts, sessions: make(map[string]*Conn)}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		// Frames are written by syncgate's own writer; gorilla's write buffer is only
+		// borrowed from the pool for the rare write through gorilla itself.
+		WriteBufferPool: &sync.Pool{},
+		// The Origin is checked by AllowRequest before the upgrade, for both transports.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return s
+}
+
+// Options returns the effective options.
+func (s *Server) Options() Options { return s.opts }
+
+// ServeHTTP implements the Engine.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Method == http.MethodOptions {
+		s.preflight(w, r)
+		return
+	}
+	if q.Get("EIO") != "4" {
+		s.fail(w, r, codeUnsupportedVersion)
+		return
+	}
+	transport := q.Get("transport")
+	if transport != Polling && transport != WebSocket {
+		s.fail(w, r, codeTransportUnknown)
+		return
+	}
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			s.opts.Logger.Debug("engine.io request refused", "err", err, "remote", r.RemoteAddr)
+			s.fail(w, r, codeForbidden)
+			return
+		}
+	}
+	sid := q.Get("sid")
+	isWS := websocket.IsWebSocketUpgrade(r)
+	if transport == WebSocket && !isWS {
+		s.fail(w, r, codeBadRequest)
+		return
+	}
+	if sid == "" {
+		switch {
+		case transport == WebSocket:
+			s.openWebSocket(w, r)
+		case r.Method == http.MethodGet:
+			s.openPolling(w, r)
+		default:
+			s.fail(w, r, codeBadHandshakeMethod)
+		}
+		return
+	}
+	c := s.get(sid)
+	if c == nil {
+		s.fail(w, r, codeUnknownSID)
+		return
+	}
+	if transport == WebSocket {
+		s.upgrade(w, r, c)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		c.pollGet(w, r)
+	case http.MethodPost:
+		c.pollPost(w, r)
+	default:
+		s.fail(w, r, codeBadRequest)
+	}
+}
+
+// Count returns the number of open sessions.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// Close closes every session with reason "server shutting down" and refuses new ones.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*Conn, 0, len(s.sessions))
+	for _, c := range s.sessions {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith("server shutting down", true)
+	}
+}
+
+func (s *Server) get(sid string) *Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[sid]
+}
+
+func (s *Server) register(c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[c.id] = c
+	return true
+}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	if s.sessions[c.id] == c {
+		delete(s.sessions, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// newSID returns a random 120-bit session ID, base64url encoded (20 characters).
+func newSID() string {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("engineio: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (s *Server) handshake(c *Conn, upgrades []string) []byte {
+	b, _ := json.Marshal(struct {
+		SID          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int      `json:"maxPayload"`
+	}{c.id, upgrades, s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), s.opts.MaxPayload})
+	return append([]byte{typeOpen}, b...)
+}
+
+// newConn creates, registers and opens a session: the Listener is in place before the caller
+// reads any message. It returns nil when the server is closed.
+func (s *Server) newConn(r *http.Request, transport string) *Conn {
+	c := &Conn{
+		srv:       s,
+		id:        newSID(),
+		transport: transport,
+		pollCh:    make(chan struct{}, 1),
+		hs: &Handshake{
+			Header:     r.Header.Clone(),
+			Query:      r.URL.Query(),
+			RemoteAddr: r.RemoteAddr,
+			Host:       r.Host,
+			Secure:     r.TLS != nil,
+			Time:       time.Now(),
+		},
+	}
+	if !s.register(c) {
+		return nil
+	}
+	c.listener = s.opts.OnOpen(c)
+	return c
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
+	s.cors(w, r)
+	status := http.StatusBadRequest
+	if code == codeForbidden {
+		status = http.StatusForbidden
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, errorMessages[code]})
+	_, _ = w.Write(b)
+}
+
+// cors adds CORS headers with credentials for an allowed Origin (AllowRequest has vetted it).
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+}
+
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			s.fail(w, r, codeForbidden)
+			return
+		}
+	}
+	s.cors(w, r)
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
+		h.Set("Access-Control-Allow-Headers", reqHeaders)
+	}
+	h.Set("Access-Control-Max-Age", strconv.Itoa(600))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Handshake describes the request that opened a session.
+type Handshake struct {
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+	Host       string
+	Secure     bool
+	Time       time.Time
+}
+
+// Errors returned by Conn.Send.
+var (
+	ErrClosed       = errors.New("engineio: session closed")
+	ErrSlowConsumer = errors.New("engineio: slow consumer: outgoing queue over limit")
+)

@@ -1,0 +1,217 @@
+package engineio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// openWebSocket starts a session directly on websocket. The handler goroutine becomes the
+// session's reader.
+func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client
+	}
+	c := s.newConn(r, WebSocket)
+	if c == nil {
+		_ = ws.Close()
+		return
+	}
+	c.mu.Lock() // the open packet goes first, before anything OnOpen may have queued
+	c.queue = append([]*Packet{{text: s.handshake(c, []string{})}}, c.queue...)
+	c.mu.Unlock()
+	c.attach(ws)
+	c.startHeartbeat()
+	c.readLoop()
+}
+
+// attach makes ws the session's transport and installs the control-frame handlers, which
+// queue their answers so that only the writer goroutine ever writes to the connection.
+func (c *Conn) attach(ws *websocket.Conn) {
+	ws.SetReadLimit(int64(c.srv.opts.MaxPayload))
+	ws.SetPingHandler(func(data string) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closed {
+			c.queue = append(c.queue, rawFrame(controlFrame(opPong, []byte(data))))
+			c.kickLocked()
+		}
+		return nil
+	})
+	ws.SetCloseHandler(func(code int, _ string) error {
+		// Answer the client's Close frame with the same code, then close (RFC 6455 §5.5.1).
+		payload := []byte{}
+		if code != websocket.CloseNoStatusReceived {
+			payload = binary.BigEndian.AppendUint16(nil, uint16(code))
+		}
+		c.mu.Lock()
+		if !c.wsCloseSent {
+			c.wsCloseSent = true
+			c.queue = append(c.queue, rawFrame(controlFrame(opClose, payload)))
+		}
+		c.mu.Unlock()
+		return nil
+	})
+	c.mu.Lock()
+	c.ws = ws
+	c.netConn = ws.NetConn()
+	c.transport = WebSocket
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+// readLoop reads websocket messages until the connection fails or closes.
+func (c *Conn) readLoop() {
+	ws := c.ws
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			reason := "transport error"
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				reason = "transport close"
+				c.closeWith(reason, true) // flushes the queued Close answer
+				return
+			}
+			c.closeWith(reason, false)
+			return
+		}
+		if typ == websocket.BinaryMessage {
+			c.deliver([]inPacket{{typ: typeMessage, data: data, binary: true}})
+			continue
+		}
+		p, err := decodeText(data)
+		if err != nil {
+			c.closeWith("parse error", false)
+			return
+		}
+		c.deliver([]inPacket{p})
+	}
+}
+
+// writeLoop drains the queue onto the websocket, writing every queued frame in one writev.
+// It runs only while there is something to write.
+func (c *Conn) writeLoop() {
+	var bufs net.Buffers
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			done := c.closed
+			nc := c.netConn
+			c.mu.Unlock()
+			if done {
+				_ = nc.Close()
+			}
+			return
+		}
+		batch := c.takeLocked()
+		nc := c.netConn
+		c.mu.Unlock()
+
+		bufs = bufs[:0]
+		for _, p := range batch {
+			bufs = append(bufs, p.wsFrame())
+		}
+		_ = nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		_, err := bufs.WriteTo(nc)
+		c.recycle(batch)
+		if err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.queue = c.queue[:0]
+			c.mu.Unlock()
+			c.closeWith("transport error", false)
+			return
+		}
+		bufs = bufs[:cap(bufs)]
+		clear(bufs)
+		bufs = bufs[:0]
+	}
+}
+
+var (
+	probePing = []byte("2probe")
+	probePong = []byte("3probe")
+)
+
+// upgrade moves a polling session to websocket: probe, then the client's upgrade packet.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
+	c.mu.Lock()
+	if c.closed || c.transport != Polling || c.upgrading {
+		c.mu.Unlock()
+		s.fail(w, r, codeBadRequest)
+		return
+	}
+	c.upgrading = true
+	c.mu.Unlock()
+
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		c.abortUpgrade(nil)
+		return
+	}
+	ws.SetReadLimit(int64(s.opts.MaxPayload))
+	_ = ws.SetReadDeadline(time.Now().Add(s.opts.UpgradeTimeout))
+
+	typ, data, err := ws.ReadMessage()
+	if err != nil || typ != websocket.TextMessage || !bytes.Equal(data, probePing) {
+		c.abortUpgrade(ws)
+		return
+	}
+	frame := make([]byte, 2+len(probePong))
+	putFrameHeader(frame, opText, len(probePong))
+	copy(frame[2:], probePong)
+	_ = ws.NetConn().SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+	if _, err := ws.NetConn().Write(frame); err != nil {
+		c.abortUpgrade(ws)
+		return
+	}
+	// From now on polls are answered with a noop at once, and a pending one is released, so
+	// the client can pause polling and send the upgrade packet.
+	c.mu.Lock()
+	c.probed = true
+	c.mu.Unlock()
+	select {
+	case c.pollCh <- struct{}{}:
+	default:
+	}
+
+	typ, data, err = ws.ReadMessage()
+	if err != nil || typ != websocket.TextMessage || len(data) != 1 || data[0] != typeUpgrade {
+		c.abortUpgrade(ws)
+		return
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	c.upgrading = false
+	c.probed = false
+	c.mu.Unlock()
+	c.attach(ws) // switches the transport and flushes the queue over the websocket
+	select {     // a poll still pending answers with a noop
+	case c.pollCh <- struct{}{}:
+	default:
+	}
+	c.readLoop()
+}
+
+func (c *Conn) abortUpgrade(ws *websocket.Conn) {
+	c.mu.Lock()
+	c.upgrading = false
+	c.probed = false
+	c.mu.Unlock()
+	if ws != nil {
+		_ = ws.Close()
+	}
+}

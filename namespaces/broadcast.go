@@ -1,0 +1,96 @@
+package namespaces
+
+import (
+	"sync"
+
+	"github.com/syncgate/syncgate/engineio"
+)
+
+// Broadcast is one event for the sockets of a namespace, optionally narrowed to rooms.
+type Broadcast struct {
+	Nsp    string   // namespace name, e.g. "/org/1"
+	Rooms  []string // only sockets in one of these rooms (or with one of these socket IDs); empty = all
+	Except []string // never sockets in these rooms (or with these socket IDs)
+	Event  string
+	Args   []any  // the event's arguments after its name
+	Offset string // connection-state-recovery offset, appended as the last argument when set
+
+	once sync.Once
+	pkts []*engineio.Packet
+	err  error
+}
+
+// packets encodes the broadcast once; every receiver on this node shares the result.
+func (b *Broadcast) packets() ([]*engineio.Packet, error) {
+	b.once.Do(func() {
+		args := make([]any, 0, len(b.Args)+2)
+		args = append(args, b.Event)
+		args = append(args, b.Args...)
+		if b.Offset != "" {
+			args = append(args, b.Offset)
+		}
+		enc, err := encodeArgs(pEvent, b.Nsp, -1, args)
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.pkts = enc.packets()
+	})
+	return b.pkts, b.err
+}
+
+// Adapter carries broadcasts to the sockets that should get them: on this node only
+// (MemoryAdapter) or on every node (a Redis adapter). Rooms are tracked locally by each
+// node's Server; the adapter only moves broadcasts.
+type Adapter interface {
+	// Init gives the adapter the function that delivers a broadcast to this node's sockets.
+	// It is called once, by NewServer, before any Publish.
+	Init(deliverLocal func(*Broadcast) int)
+	// Publish delivers b on every node, this one included.
+	Publish(b *Broadcast) error
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// MemoryAdapter is the single-node adapter: Publish is local delivery.
+type MemoryAdapter struct {
+	deliver func(*Broadcast) int
+}
+
+// NewMemoryAdapter returns the in-memory adapter.
+func NewMemoryAdapter() *MemoryAdapter { return &MemoryAdapter{} }
+
+// Init implements Adapter.
+func (m *MemoryAdapter) Init(deliver func(*Broadcast) int) { m.deliver = deliver }
+
+// Publish implements Adapter.
+func (m *MemoryAdapter) Publish(b *Broadcast) error {
+	m.deliver(b)
+	return nil
+}
+
+// Close implements Adapter.
+func (m *MemoryAdapter) Close() error { return nil }
+
+// Broadcast sends b to its sockets on every node, through the adapter.
+func (s *Server) Broadcast(b *Broadcast) error { return s.adapter.Publish(b) }
+
+// Emit broadcasts event to every socket of namespace nsp on every node.
+func (s *Server) Emit(nsp, event string, args ...any) error {
+	return s.Broadcast(&Broadcast{Nsp: nsp, Event: event, Args: args})
+}
+
+// DeliverLocal sends b to the matching sockets of this node and returns how many got it. It
+// never creates a namespace: a broadcast to a namespace nobody joined here reaches no one.
+func (s *Server) DeliverLocal(b *Broadcast) int {
+	ns := s.Namespace(b.Nsp)
+	if ns == nil {
+		return 0
+	}
+	pkts, err := b.packets()
+	if err != nil {
+		s.log.Error("broadcast not encodable", "nsp", b.Nsp, "event", b.Event, "err", err)
+		return 0
+	}
+	return ns.deliver(b, pkts)
+}

@@ -1,0 +1,178 @@
+package namespaces
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/syncgate/syncgate/engineio"
+)
+
+// ErrInvalidNamespace is the connect_error of a namespace no handler matches (the
+// protocol's own message).
+var ErrInvalidNamespace = errors.New("Invalid namespace")
+
+// ConnectRequest is what an admission hook decides on.
+type ConnectRequest struct {
+	Namespace string
+	Handshake *engineio.Handshake
+	Auth      json.RawMessage // the CONNECT payload (the client's auth object), nil when absent
+	EngineID  string
+}
+
+// ConnectError is an admission refusal with data for the client's connect_error.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// Handler serves the namespaces whose name Match accepts.
+type Handler struct {
+	// Match reports whether name is served by this handler. Names no handler matches are
+	// refused with "Invalid namespace".
+	Match func(name string) bool
+	// Admit decides whether a socket may join. It may block on the network; ctx ends when
+	// the client goes away or after Options.AdmitTimeout. A non-nil error refuses the
+	// socket: the client's connect_error carries err.Error() (and ConnectError.Data). The
+	// returned value is kept as Socket.Data. nil Admit admits everyone.
+	Admit func(ctx context.Context, req *ConnectRequest) (any, error)
+	// OnConnect runs for every admitted socket before any of its packets is handled.
+	OnConnect func(s *Socket)
+	// OnEvent handles events no Socket.On handler claims. ack is nil when the client
+	// asked for none.
+	OnEvent func(s *Socket, event string, args []any, ack func(args ...any))
+}
+
+// Options configure a Server.
+type Options struct {
+	Engine         engineio.Options // OnOpen is set by the Server
+	Adapter        Adapter          // default: a MemoryAdapter
+	AdmitTimeout   time.Duration    // default 10s
+	ConnectTimeout time.Duration    // a connection that joins no namespace in this time is closed; default 45s
+	Logger         *slog.Logger
+}
+
+// Server is a Socket.IO v5 server.
+type Server struct {
+	engine  *engineio.Server
+	adapter Adapter
+	opts    Options
+	log     *slog.Logger
+
+	mu       sync.RWMutex
+	handlers []*Handler
+	nsps     map[string]*Namespace
+}
+
+// NewServer creates a Socket.IO server.
+func NewServer(opts Options) *Server {
+	if opts.AdmitTimeout <= 0 {
+		opts.AdmitTimeout = 10 * time.Second
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 45 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
+	s.adapter = opts.Adapter
+	if s.adapter == nil {
+		s.adapter = NewMemoryAdapter()
+	}
+	s.adapter.Init(s.DeliverLocal)
+	eo := opts.Engine
+	eo.Logger = opts.Logger
+	eo.OnOpen = s.onOpen
+	s.engine = engineio.NewServer(eo)
+	return s
+}
+
+// ServeHTTP serves the Engine.IO endpoint (mount it at /socket.io/).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Adapter returns the adapter in use.
+func (s *Server) Adapter() Adapter { return s.adapter }
+
+// Handle registers h. Handlers are tried in registration order.
+func (s *Server) Handle(h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hh := h
+	s.handlers = append(s.handlers, &hh)
+}
+
+// Close closes every connection and the adapter.
+func (s *Server) Close() error {
+	s.engine.Close()
+	return s.adapter.Close()
+}
+
+func (s *Server) handlerFor(name string) *Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.handlers {
+		if h.Match(name) {
+			return h
+		}
+	}
+	return nil
+}
+
+// Namespace returns the live namespace called name, or nil. Namespaces exist while they have
+// sockets; nothing but an admitted socket creates one.
+func (s *Server) Namespace(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nsps[name]
+}
+
+// Namespaces returns the names of the live namespaces.
+func (s *Server) Namespaces() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.nsps))
+	for n := range s.nsps {
+		out = append(out, n)
+	}
+	return out
+}
+
+// join adds an admitted socket to its namespace, creating the namespace under the server
+// lock so creation and removal never race.
+func (s *Server) join(sock *Socket, h *Handler) {
+	s.mu.Lock()
+	ns := s.nsps[sock.nspName]
+	if ns == nil {
+		ns = newNamespace(sock.nspName, h)
+		s.nsps[sock.nspName] = ns
+	}
+	sock.nsp = ns
+	ns.add(sock)
+	s.mu.Unlock()
+}
+
+// leave removes a socket; an empty namespace is dropped.
+func (s *Server) leave(sock *Socket) {
+	s.mu.Lock()
+	ns := sock.nsp
+	if ns != nil && ns.remove(sock) == 0 && s.nsps[ns.name] == ns {
+		delete(s.nsps, ns.name)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) onOpen(c *engineio.Conn) engineio.Listener {
+	cl := newClient(s, c)
+	cl.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, cl.connectTimeout)
+	return cl
+}
