@@ -1,0 +1,58 @@
+package auth
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of a Memberships' counters, for metrics.
+type Stats struct {
+	Checks        uint64 // calls of Check
+	CacheHits     uint64 // lookups answered from the cache
+	UpstreamCalls uint64 // requests sent to the memberships endpoint
+	Allowed       uint64 // Check results by kind
+	Forbidden     uint64
+	Unauthorized  uint64
+	Unavailable   uint64
+	Revoked       uint64 // watched sockets revoked by re-checks
+	RecheckErrors uint64 // re-checks that got no definite answer (sockets kept)
+	CacheEntries  int    // current cache size
+	Watches       int    // current watched sockets
+}
+
+type counters struct {
+	checks, cacheHits, upstreamCalls              atomic.Uint64
+	allowed, forbidden, unauthorized, unavailable atomic.Uint64
+	revoked, recheckErrors                        atomic.Uint64
+	watches                                       atomic.Int64
+}
+
+func (c *counters) countResult(err error) {
+	switch {
+	case err == nil:
+		c.allowed.Add(1)
+	case errors.Is(err, ErrForbidden):
+		c.forbidden.Add(1)
+	case errors.Is(err, ErrUnauthorized):
+		c.unauthorized.Add(1)
+	default:
+		c.unavailable.Add(1)
+	}
+}
+
+// Stats returns the current counters.
+func (m *Memberships) Stats() Stats {
+	return Stats{
+		Checks:        m.stats.checks.Load(),
+		CacheHits:     m.stats.cacheHits.Load(),
+		UpstreamCalls: m.stats.upstreamCalls.Load(),
+		Allowed:       m.stats.allowed.Load(),
+		Forbidden:     m.stats.forbidden.Load(),
+		Unauthorized:  m.stats.unauthorized.Load(),
+		Unavailable:   m.stats.unavailable.Load(),
+		Revoked:       m.stats.revoked.Load(),
+		RecheckErrors: m.stats.recheckErrors.Load(),
+		CacheEntries:  m.cache.len(),
+		Watches:       int(m.stats.watches.Load()),
+	}
+}

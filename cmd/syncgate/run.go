@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/syncgate/syncgate/demo"
+	"github.com/syncgate/syncgate/examples"
+	"github.com/syncgate/syncgate/gateway"
+	"github.com/syncgate/syncgate/triggers"
+)
+
+// run starts the gateway and serves until SIGINT or SIGTERM.
+func run(args []string) error {
+	cfg, err := gateway.ParseConfig(args, gateway.EnvLookup)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts := gateway.Options{Logger: log}
+	if cfg.Demo {
+		upstream, closeDemo, err := startDemoAPI(log)
+		if err != nil {
+			return err
+		}
+		defer closeDemo()
+		if cfg.Upstream == "" {
+			cfg.Upstream = upstream
+		}
+		opts.Root = demo.Page()
+	}
+	switch {
+	case cfg.Triggers != "":
+		if opts.Triggers, err = triggers.Load(cfg.Triggers); err != nil {
+			return err
+		}
+	case cfg.Demo:
+		if opts.Triggers, err = triggers.Parse("examples/zetkin-poc.yaml", examples.ZetkinPoC()); err != nil {
+			return err
+		}
+	default:
+		log.Warn("no --triggers file: the gateway proxies but fires no events")
+	}
+
+	g, err := gateway.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: long-polling requests and websockets outlive any fixed bound.
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("syncgate listening", "addr", ln.Addr().String(), "upstream", cfg.Upstream,
+		"api_prefix", cfg.APIPrefix, "triggers", opts.Triggers.Len(), "demo", cfg.Demo)
+	if cfg.Demo {
+		log.Info("demo page: open http://localhost" + portOf(ln.Addr()) + "/ in two windows")
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = g.Close()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	return nil
+}
+
+// startDemoAPI serves the built-in example API on a loopback port and returns its base URL.
+func startDemoAPI(log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo API: %w", err)
+	}
+	api := demo.NewAPI(demo.WithLogger(log))
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + api.Prefix(), func() { _ = srv.Close() }, nil
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return ":" + port
+}
+
+func newLogger(cfg gateway.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	ho := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, ho))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, ho))
+}

@@ -1,0 +1,172 @@
+package gateway
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a gateway, filled from flags and their environment
+// twins (flag --upstream ↔ SYNCGATE_UPSTREAM) in one place and validated before anything
+// listens.
+type Config struct {
+	Listen          string        // --listen
+	Upstream        string        // --upstream: base URL of the API, e.g. http://api:9000/v1
+	APIPrefix       string        // --api-prefix
+	Triggers        string        // --triggers: YAML trigger file
+	AllowedOrigins  []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
+	MembershipsPath string        // --memberships-path, relative to Upstream
+	MemberRoles     []string      // --member-roles: empty = any non-null role; "*" = any
+	MembershipTTL   time.Duration // --membership-ttl
+	UpstreamTimeout time.Duration // --upstream-timeout
+	PingInterval    time.Duration // --ping-interval
+	PingTimeout     time.Duration // --ping-timeout
+	MaxPayload      int           // --max-payload
+	MaxQueueBytes   int           // --max-queue-bytes: slow-consumer limit per connection
+	Demo            bool          // --demo: built-in example API, demo page, PoC triggers
+	LogFormat       string        // --log-format: text or json
+	LogLevel        string        // --log-level: debug, info, warn, error
+}
+
+// DefaultConfig returns the defaults documented in the README.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          ":8080",
+		APIPrefix:       "/api",
+		MembershipsPath: "/users/me/memberships",
+		MembershipTTL:   30 * time.Second,
+		UpstreamTimeout: 30 * time.Second,
+		PingInterval:    25 * time.Second,
+		PingTimeout:     20 * time.Second,
+		MaxPayload:      1_000_000,
+		MaxQueueBytes:   1 << 20,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// EnvName is the environment twin of a flag: SYNCGATE_ and the flag name in upper case with
+// dashes as underscores.
+func EnvName(flagName string) string {
+	return "SYNCGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ParseConfig reads flags from args, with environment variables (lookup) as defaults, and
+// validates the result.
+func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("syncgate", flag.ContinueOnError)
+	var origins, roles string
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
+	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the upstream API (required unless --demo)")
+	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
+	fs.StringVar(&c.Triggers, "triggers", c.Triggers, "YAML trigger file")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated exact origins (scheme://host[:port]); empty: same host as the request")
+	fs.StringVar(&c.MembershipsPath, "memberships-path", c.MembershipsPath, "memberships endpoint, relative to --upstream")
+	fs.StringVar(&roles, "member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any`)
+	fs.DurationVar(&c.MembershipTTL, "membership-ttl", c.MembershipTTL, "membership cache lifetime and revocation re-check period")
+	fs.DurationVar(&c.UpstreamTimeout, "upstream-timeout", c.UpstreamTimeout, "time to wait for upstream response headers")
+	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "Engine.IO ping interval")
+	fs.DurationVar(&c.PingTimeout, "ping-timeout", c.PingTimeout, "Engine.IO ping timeout")
+	fs.IntVar(&c.MaxPayload, "max-payload", c.MaxPayload, "largest message or polling body a client may send, bytes")
+	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := lookup(EnvName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if origins == "" {
+		origins, _ = lookupOr(lookup, EnvName("allowed-origins"))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.AllowedOrigins = splitList(origins)
+	c.MemberRoles = splitList(roles)
+	return c, c.Validate()
+}
+
+func lookupOr(lookup func(string) (string, bool), key string) (string, bool) { return lookup(key) }
+
+// EnvLookup is os.LookupEnv, for ParseConfig.
+func EnvLookup(key string) (string, bool) { return os.LookupEnv(key) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks the configuration; every problem is reported, each naming its flag.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flagName, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s: %s", flagName, fmt.Sprintf(format, a...)))
+	}
+	if c.Upstream == "" && !c.Demo {
+		bad("upstream", "required (or run with --demo)")
+	}
+	if c.Upstream != "" {
+		u, err := url.Parse(c.Upstream)
+		switch {
+		case err != nil:
+			bad("upstream", "%v", err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			bad("upstream", "scheme must be http or https, got %q", u.Scheme)
+		case u.Host == "":
+			bad("upstream", "no host in %q", c.Upstream)
+		case u.RawQuery != "" || u.Fragment != "":
+			bad("upstream", "must not have a query or fragment")
+		}
+	}
+	if !strings.HasPrefix(c.APIPrefix, "/") || strings.HasSuffix(c.APIPrefix, "/") || c.APIPrefix == "/socket.io" {
+		bad("api-prefix", "must start with / and not end with / (got %q)", c.APIPrefix)
+	}
+	if !strings.HasPrefix(c.MembershipsPath, "/") {
+		bad("memberships-path", "must start with / (got %q)", c.MembershipsPath)
+	}
+	for name, d := range map[string]time.Duration{
+		"membership-ttl": c.MembershipTTL, "upstream-timeout": c.UpstreamTimeout,
+		"ping-interval": c.PingInterval, "ping-timeout": c.PingTimeout,
+	} {
+		if d <= 0 {
+			bad(name, "must be positive, got %s", d)
+		}
+	}
+	if c.MaxPayload < 1024 {
+		bad("max-payload", "must be at least 1024 bytes")
+	}
+	if c.MaxQueueBytes < 1024 {
+		bad("max-queue-bytes", "must be at least 1024 bytes")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "must be text or json, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/syncgate/syncgate/auth"
+	"github.com/syncgate/syncgate/engineio"
+	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/proxy"
+	"github.com/syncgate/syncgate/triggers"
+)
+
+// orgNamespace matches the per-organization namespaces: /org/ and a canonical decimal ID.
+var orgNamespace = regexp.MustCompile(`^/org/([1-9][0-9]{0,17})$`)
+
+// EventRevoked is emitted to a socket just before it is disconnected because its
+// membership was revoked; its payload is {"reason": "forbidden"|"unauthorized"}.
+const EventRevoked = "revoked"
+
+// Gateway is one syncgate node: proxy, triggers, Socket.IO server and admission.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	sio      *namespaces.Server
+	members  *auth.Memberships
+	origins  *auth.Origins
+	triggers atomic.Pointer[triggers.Set]
+	proxy    http.Handler
+	extra    http.Handler // mounted at "/" (the demo page), may be nil
+}
+
+// Options are the parts of a gateway that are not configuration values.
+type Options struct {
+	Triggers *triggers.Set      // the loaded trigger set (nil: none)
+	Adapter  namespaces.Adapter // nil: in-memory, single node
+	Root     http.Handler       // served at "/" (the demo page), nil: 404
+	Logger   *slog.Logger
+}
+
+// New builds a gateway from a validated configuration.
+func New(cfg Config, opts Options) (*Gateway, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	up, err := url.Parse(cfg.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: upstream: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, extra: opts.Root}
+	g.triggers.Store(opts.Triggers)
+
+	if g.origins, err = auth.NewOrigins(cfg.AllowedOrigins); err != nil {
+		return nil, fmt.Errorf("gateway: --allowed-origins: %w", err)
+	}
+	g.members, err = auth.NewMemberships(auth.MembershipsConfig{
+		URL:    strings.TrimSuffix(cfg.Upstream, "/") + cfg.MembershipsPath,
+		Roles:  cfg.MemberRoles,
+		TTL:    cfg.MembershipTTL,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: memberships: %w", err)
+	}
+	g.proxy, err = proxy.New(proxy.Config{
+		Upstream:  up,
+		Prefix:    cfg.APIPrefix,
+		Timeout:   cfg.UpstreamTimeout,
+		Triggers:  g.triggers.Load,
+		Publisher: g,
+		Logger:    log,
+	})
+	if err != nil {
+		g.members.Close()
+		return nil, fmt.Errorf("gateway: proxy: %w", err)
+	}
+	g.sio = namespaces.NewServer(namespaces.Options{
+		Engine: engineio.Options{
+			PingInterval:  cfg.PingInterval,
+			PingTimeout:   cfg.PingTimeout,
+			MaxPayload:    cfg.MaxPayload,
+			MaxQueueBytes: cfg.MaxQueueBytes,
+			AllowRequest:  g.origins.Allowed,
+		},
+		Adapter: opts.Adapter,
+		Logger:  log,
+	})
+	g.sio.Handle(namespaces.Handler{
+		Match:     orgNamespace.MatchString,
+		Admit:     g.admit,
+		OnConnect: g.onConnect,
+	})
+	return g, nil
+}
+
+// Handler returns the gateway's HTTP routes.
+func (g *Gateway) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	r.Handle("/socket.io/", g.sio)
+	r.Handle(g.cfg.APIPrefix+"/*", g.proxy)
+	if g.extra != nil {
+		r.Handle("/*", g.extra)
+	}
+	return r
+}
+
+// Sockets returns the Socket.IO server (tests and tools read its namespaces).
+func (g *Gateway) Sockets() *namespaces.Server { return g.sio }
+
+// SetTriggers replaces the trigger set atomically.
+func (g *Gateway) SetTriggers(s *triggers.Set) { g.triggers.Store(s) }
+
+// Close disconnects every socket and stops background work.
+func (g *Gateway) Close() error {
+	err := g.sio.Close()
+	g.members.Close()
+	return err
+}
+
+// Publish sends one fired trigger to its org namespace on every node. It implements
+// proxy.Publisher: this is where an HTTP mutation becomes a Socket.IO event.
+func (g *Gateway) Publish(_ context.Context, ev triggers.Event) error {
+	b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: ev.Name, Args: []any{ev.Data}}
+	if ev.Room != "" {
+		b.Rooms = []string{ev.Room}
+	}
+	if err := g.sio.Broadcast(b); err != nil {
+		return fmt.Errorf("gateway: publish %s to org %s: %w", ev.Name, ev.Org, err)
+	}
+	g.log.Debug("event published", "org", ev.Org, "event", ev.Name)
+	return nil
+}
+
+// admission is what an admitted socket keeps: who it is and which org it joined.
+type admission struct {
+	org  string
+	cred auth.Credentials
+}
+
+// admit decides a CONNECT to /org/N: the user's own credentials must list org N upstream.
+func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (any, error) {
+	org := orgNamespace.FindStringSubmatch(req.Namespace)[1]
+	var payload struct {
+		Token string `json:"token"`
+	}
+	if len(req.Auth) > 0 {
+		// A malformed auth object is treated as carrying no token.
+		_ = json.Unmarshal(req.Auth, &payload)
+	}
+	cred := auth.CredentialsFromHeader(req.Handshake.Header, payload.Token)
+	if err := g.members.Check(ctx, cred, org); err != nil {
+		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr)
+		return nil, err
+	}
+	return &admission{org: org, cred: cred}, nil
+}
+
+// onConnect keeps re-checking an admitted socket's membership and drops it on revocation.
+func (g *Gateway) onConnect(s *namespaces.Socket) {
+	a := s.Data().(*admission)
+	stop := g.members.Watch(a.cred, a.org, func(err error) {
+		g.log.Info("membership revoked, disconnecting socket", "org", a.org, "sid", s.ID(), "reason", err.Error())
+		_ = s.Emit(EventRevoked, map[string]string{"reason": err.Error()})
+		s.Disconnect(false)
+	})
+	s.OnDisconnect(func(string) { stop() })
+}
