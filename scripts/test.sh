@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need (Debian packages,
+# the Node packages of test/node), then runs go vet and go test -race.
+#
+#   ./scripts/test.sh                      # every package
+#   ./scripts/test.sh -run Foo ./engineio/ # extra args go to go test; packages
+#                                          # given (./..., ../x, github.com/syncgate/...)
+#                                          # are also what go vet checks
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+APT_UPDATED=""
+
+# need_pkg BINARY PACKAGE: install Debian's PACKAGE unless BINARY is on PATH.
+need_pkg() {
+	local bin="$1" pkg="$2"
+	command -v "$bin" >/dev/null 2>&1 && return 0
+	if [ -z "$APT_UPDATED" ]; then
+		log "apt-get update"
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		APT_UPDATED=1
+	fi
+	log "installing $pkg (for $bin)"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+	command -v "$bin" >/dev/null 2>&1 || { log "$pkg installed but $bin is still not on PATH"; exit 1; }
+}
+
+# One line per tool the tests start.
+need_pkg redis-server redis-server
+need_pkg node nodejs
+need_pkg npm npm
+
+# Go from /usr/local/go when it is not on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+
+# Node packages of test/node: npm ci when node_modules is missing or was
+# installed from another package.json / package-lock.json.
+node_deps() {
+	local dir=test/node stamp=test/node/node_modules/.syncgate-stamp want
+	want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		return 0
+	fi
+	log "npm ci in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+	echo "$want" >"$stamp"
+}
+node_deps
+
+# Packages: those named in the arguments, else ./...
+pkgs=()
+for a in "$@"; do
+	case "$a" in
+	. | .. | ./* | ../* | github.com/syncgate/*) pkgs+=("$a") ;;
+	esac
+done
+test_args=("$@")
+if [ ${#pkgs[@]} -eq 0 ]; then
+	pkgs=(./...)
+	test_args+=(./...)
+fi
+
+log "go vet ${pkgs[*]}"
+go vet "${pkgs[@]}"
+log "go test -race -count=1 -timeout 20m ${test_args[*]}"
+exec go test -race -count=1 -timeout 20m "${test_args[@]}"
