@@ -1,0 +1,69 @@
+package triggers
+
+import "strconv"
+
+const (
+	maxIDLen     = 64 // longest ID accepted in a path segment or response value
+	maxOrgDigits = 18 // longest org number; always fits in int64
+)
+
+// isID reports whether s looks like an ID: [A-Za-z0-9_-]{1,64}.
+func isID(s string) bool {
+	if len(s) == 0 || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// allDigits reports whether s is a non-empty run of ASCII decimal digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// idValue converts an ID-like string to its event data form: int64 when it is
+// all digits and fits, else the string itself.
+func idValue(s string) any {
+	if allDigits(s) {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n
+		}
+	}
+	return s
+}
+
+// idString is the canonical text of a value produced by idValue.
+func idString(v any) string {
+	switch v := v.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case string:
+		return v
+	}
+	return ""
+}
+
+// canonicalOrg validates an org number (1..18 digits) and strips leading
+// zeros, so "007" and "7" name the same namespace.
+func canonicalOrg(s string) (string, bool) {
+	if len(s) == 0 || len(s) > maxOrgDigits || !allDigits(s) {
+		return "", false
+	}
+	for len(s) > 1 && s[0] == '0' {
+		s = s[1:]
+	}
+	return s, true
+}

@@ -1,0 +1,166 @@
+package triggers
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// orgKind says where a trigger's org comes from.
+type orgKind int
+
+const (
+	orgFromPath   orgKind = iota // the {orgId} path placeholder
+	orgFromHeader                // a request header
+	orgFixed                     // a number in the trigger file
+)
+
+// fromResponse is one payload key looked up in the JSON response body.
+type fromResponse struct {
+	key  string
+	path []string // dotted path, split
+}
+
+// trigger is one validated entry of the trigger file.
+type trigger struct {
+	line      int
+	name      string
+	method    string
+	segs      []segment
+	orgKind   orgKind
+	orgIndex  int    // segment index of {orgId} when orgKind == orgFromPath
+	orgHeader string // canonical header name when orgKind == orgFromHeader
+	orgFixed  string // canonical org when orgKind == orgFixed
+	fromResp  []fromResponse
+	room      []roomPart
+}
+
+// Set is an immutable, validated set of triggers, safe for concurrent use.
+// A nil *Set matches nothing.
+type Set struct {
+	triggers []*trigger
+	roots    map[string]*node // per upper-case method
+	anyBody  bool             // some trigger reads the response body
+}
+
+// Len returns the number of triggers in the set.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.triggers)
+}
+
+// newSet indexes validated triggers (kept in file order).
+func newSet(ts []*trigger) *Set {
+	s := &Set{triggers: ts, roots: map[string]*node{}}
+	for i, t := range ts {
+		root := s.roots[t.method]
+		if root == nil {
+			root = &node{}
+			s.roots[t.method] = root
+		}
+		root.insert(t.segs, i)
+		if len(t.fromResp) > 0 {
+			s.anyBody = true
+		}
+	}
+	return s
+}
+
+// candidates returns the indexes, in file order, of the triggers whose method
+// and path shape match the request, with the request's decoded segments.
+func (s *Set) candidates(method, path string) ([]int, []string) {
+	if s == nil {
+		return nil, nil
+	}
+	root := s.roots[strings.ToUpper(method)]
+	if root == nil {
+		return nil, nil
+	}
+	segs, ok := splitRequestPath(path)
+	if !ok {
+		return nil, nil
+	}
+	idx := root.walk(segs, 0, nil)
+	if len(idx) > 1 {
+		slices.Sort(idx)
+	}
+	return idx, segs
+}
+
+// NeedsBody reports whether a request with this method and path (relative to
+// the API prefix, escaped as sent) matches a trigger that reads the response
+// body, so the caller knows whether to capture it.
+func (s *Set) NeedsBody(method, path string) bool {
+	if s == nil || !s.anyBody {
+		return false
+	}
+	idx, _ := s.candidates(method, path)
+	for _, i := range idx {
+		if len(s.triggers[i].fromResp) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Match returns the events fired, in file order, by a successful (2xx) call.
+// path is relative to the API prefix, escaped as sent; a query is ignored.
+// reqHeader is the request's header (for org: header:NAME), respBody the
+// response body, decoded, or nil when it is unavailable (then triggers with
+// from_response don't fire). A trigger whose values are not IDs is skipped.
+func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte) []Event {
+	idx, segs := s.candidates(method, path)
+	if len(idx) == 0 {
+		return nil
+	}
+	body := lazyJSON{raw: respBody}
+	var events []Event
+	for _, i := range idx {
+		if ev, ok := s.triggers[i].fire(segs, reqHeader, &body); ok {
+			events = append(events, ev)
+		}
+	}
+	return events
+}
+
+// fire builds the event of a trigger whose path shape matched segs.
+func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, bool) {
+	var org string
+	switch t.orgKind {
+	case orgFromPath:
+		org = segs[t.orgIndex]
+	case orgFromHeader:
+		// Exactly one value: with several, which one the upstream used is unknown.
+		vals := h.Values(t.orgHeader)
+		if len(vals) != 1 {
+			return Event{}, false
+		}
+		org = strings.TrimSpace(vals[0])
+	case orgFixed:
+		org = t.orgFixed
+	}
+	org, ok := canonicalOrg(org)
+	if !ok {
+		return Event{}, false
+	}
+	data := make(map[string]any, len(t.segs)+len(t.fromResp))
+	for i, sg := range t.segs {
+		if sg.param != "" && sg.param != orgPlaceholder {
+			data[sg.param] = idValue(segs[i])
+		}
+	}
+	for _, fr := range t.fromResp {
+		v, ok := body.lookup(fr.path)
+		if !ok {
+			return Event{}, false
+		}
+		data[fr.key] = v
+	}
+	ev := Event{Org: org, Name: t.name, Data: data}
+	if t.room != nil {
+		ev.Room = expandRoom(t.room, org, data)
+	}
+	return ev, true
+}
