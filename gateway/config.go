@@ -27,6 +27,8 @@ type Config struct {
 	PingTimeout     time.Duration // --ping-timeout
 	MaxPayload      int           // --max-payload
 	MaxQueueBytes   int           // --max-queue-bytes: slow-consumer limit per connection
+	RecoveryWindow  time.Duration // --recovery-window: connection state recovery; 0 disables
+	Redis           string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
 	Demo            bool          // --demo: built-in example API, demo page, PoC triggers
 	LogFormat       string        // --log-format: text or json
 	LogLevel        string        // --log-level: debug, info, warn, error
@@ -44,6 +46,7 @@ func DefaultConfig() Config {
 		PingTimeout:     20 * time.Second,
 		MaxPayload:      1_000_000,
 		MaxQueueBytes:   1 << 20,
+		RecoveryWindow:  2 * time.Minute,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -74,6 +77,8 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", c.PingTimeout, "Engine.IO ping timeout")
 	fs.IntVar(&c.MaxPayload, "max-payload", c.MaxPayload, "largest message or polling body a client may send, bytes")
 	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer")
+	fs.DurationVar(&c.RecoveryWindow, "recovery-window", c.RecoveryWindow, "how long a reconnecting socket can recover missed events (0 disables)")
+	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://) for multi-node fan-out; empty: single node")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -153,6 +158,12 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			bad(name, "must be positive, got %s", d)
 		}
+	}
+	if c.RecoveryWindow < 0 {
+		bad("recovery-window", "must not be negative, got %s", c.RecoveryWindow)
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		bad("redis", "must be a redis:// or rediss:// URL")
 	}
 	if c.MaxPayload < 1024 {
 		bad("max-payload", "must be at least 1024 bytes")

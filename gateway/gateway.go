@@ -92,8 +92,9 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			MaxQueueBytes: cfg.MaxQueueBytes,
 			AllowRequest:  g.origins.Allowed,
 		},
-		Adapter: opts.Adapter,
-		Logger:  log,
+		Adapter:        opts.Adapter,
+		RecoveryWindow: cfg.RecoveryWindow,
+		Logger:         log,
 	})
 	g.sio.Handle(namespaces.Handler{
 		Match:     orgNamespace.MatchString,

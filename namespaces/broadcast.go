@@ -39,39 +39,6 @@ func (b *Broadcast) packets() ([]*engineio.Packet, error) {
 	return b.pkts, b.err
 }
 
-// Adapter carries broadcasts to the sockets that should get them: on this node only
-// (MemoryAdapter) or on every node (a Redis adapter). Rooms are tracked locally by each
-// node's Server; the adapter only moves broadcasts.
-type Adapter interface {
-	// Init gives the adapter the function that delivers a broadcast to this node's sockets.
-	// It is called once, by NewServer, before any Publish.
-	Init(deliverLocal func(*Broadcast) int)
-	// Publish delivers b on every node, this one included.
-	Publish(b *Broadcast) error
-	// Close releases the adapter's resources.
-	Close() error
-}
-
-// MemoryAdapter is the single-node adapter: Publish is local delivery.
-type MemoryAdapter struct {
-	deliver func(*Broadcast) int
-}
-
-// NewMemoryAdapter returns the in-memory adapter.
-func NewMemoryAdapter() *MemoryAdapter { return &MemoryAdapter{} }
-
-// Init implements Adapter.
-func (m *MemoryAdapter) Init(deliver func(*Broadcast) int) { m.deliver = deliver }
-
-// Publish implements Adapter.
-func (m *MemoryAdapter) Publish(b *Broadcast) error {
-	m.deliver(b)
-	return nil
-}
-
-// Close implements Adapter.
-func (m *MemoryAdapter) Close() error { return nil }
-
 // Broadcast sends b to its sockets on every node, through the adapter.
 func (s *Server) Broadcast(b *Broadcast) error { return s.adapter.Publish(b) }
 
@@ -93,4 +60,15 @@ func (s *Server) DeliverLocal(b *Broadcast) int {
 		return 0
 	}
 	return ns.deliver(b, pkts)
+}
+
+// resyncLocal emits EventResync to this node's sockets of nsp ("" = every namespace).
+func (s *Server) resyncLocal(nsp, reason string) {
+	names := []string{nsp}
+	if nsp == "" {
+		names = s.Namespaces()
+	}
+	for _, n := range names {
+		s.DeliverLocal(&Broadcast{Nsp: n, Event: EventResync, Args: []any{map[string]string{"reason": reason}}})
+	}
 }

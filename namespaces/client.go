@@ -156,6 +156,7 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 		}
 	}
 	sock := newSocket(c, p.nsp, h, data)
+	rec := c.srv.prepareRecovery(c.ctx, sock, p.data)
 	c.mu.Lock()
 	if c.closed || c.sockets[p.nsp] != st {
 		c.mu.Unlock()
@@ -167,9 +168,10 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 	c.connected = true
 	c.connectTimer.Stop()
 	// The CONNECT answer is queued before the socket can receive any broadcast.
-	c.sendText(encodePacket(pConnect, p.nsp, -1, 0, sidJSON(sock.id)))
+	c.sendText(encodePacket(pConnect, p.nsp, -1, 0, connectJSON(sock)))
 	c.srv.join(sock, h)
 	c.mu.Unlock()
+	c.srv.finishRecovery(c.ctx, sock, rec)
 
 	if h.OnConnect != nil {
 		h.OnConnect(sock)
@@ -249,6 +251,15 @@ func (c *client) sendConnectError(nsp string, err error) {
 
 func sidJSON(id string) []byte {
 	b, _ := json.Marshal(map[string]string{"sid": id})
+	return b
+}
+
+// connectJSON is the CONNECT answer: the socket ID, and the recovery pid when recovery is on.
+func connectJSON(s *Socket) []byte {
+	if s.pid == "" {
+		return sidJSON(s.id)
+	}
+	b, _ := json.Marshal(map[string]string{"sid": s.id, "pid": s.pid})
 	return b
 }
 

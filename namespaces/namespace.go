@@ -113,7 +113,7 @@ func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 	if len(b.Rooms) == 0 {
 		for _, s := range ns.list {
 			if _, skip := excluded[s]; !skip {
-				s.client.sendPackets(pkts)
+				s.deliver(b, pkts)
 				n++
 			}
 		}
@@ -121,7 +121,7 @@ func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 	}
 	for s := range ns.membersLocked(b.Rooms) {
 		if _, skip := excluded[s]; !skip {
-			s.client.sendPackets(pkts)
+			s.deliver(b, pkts)
 			n++
 		}
 	}

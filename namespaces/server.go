@@ -52,9 +52,13 @@ type Handler struct {
 // Options configure a Server.
 type Options struct {
 	Engine         engineio.Options // OnOpen is set by the Server
-	Adapter        Adapter          // default: a MemoryAdapter
+	Adapter        Adapter          // default: NewMemoryAdapter(RecoveryWindow, 0)
 	AdmitTimeout   time.Duration    // default 10s
 	ConnectTimeout time.Duration    // a connection that joins no namespace in this time is closed; default 45s
+	// RecoveryWindow enables connection state recovery: a socket that reconnects within it
+	// gets the broadcasts it missed, or an EventResync when they cannot all be known. 0
+	// disables recovery (no pid is handed out, broadcasts carry no offset).
+	RecoveryWindow time.Duration
 	Logger         *slog.Logger
 }
 
@@ -84,9 +88,9 @@ func NewServer(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.adapter = opts.Adapter
 	if s.adapter == nil {
-		s.adapter = NewMemoryAdapter()
+		s.adapter = NewMemoryAdapter(opts.RecoveryWindow, 0)
 	}
-	s.adapter.Init(s.DeliverLocal)
+	s.adapter.Init(AdapterHooks{DeliverLocal: s.DeliverLocal, Resync: s.resyncLocal})
 	eo := opts.Engine
 	eo.Logger = opts.Logger
 	eo.OnOpen = s.onOpen

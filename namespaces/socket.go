@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/syncgate/syncgate/engineio"
 )
@@ -38,15 +39,31 @@ type Socket struct {
 	reason       string
 	acks         map[int64]chan []any
 	nextAck      int64
+
+	// connection state recovery (recovery.go)
+	pid        string
+	recovered  bool
+	recovering atomic.Bool // fast-path flag for deliver; holding is the truth, under mu
+	holding    bool
+	held       []heldBroadcast
 }
 
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nspName: nsp, client: c, handler: h, data: data}
+	s := &Socket{id: newID(), nspName: nsp, client: c, handler: h, data: data}
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
 	return s
 }
+
+// newID returns a random 120-bit identifier, base64url encoded.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Recovered reports whether the socket recovered a previous session and got every
+// broadcast it missed.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // ID returns the socket ID (distinct from the Engine.IO session ID).
 func (s *Socket) ID() string { return s.id }
@@ -261,6 +278,9 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.mu.Unlock()
 	s.cancel()
+	if reason != "client namespace disconnect" && reason != "server namespace disconnect" {
+		s.client.srv.saveSession(s) // an unexpected loss: keep the session for recovery
+	}
 	s.client.srv.leave(s)
 	for _, f := range cbs {
 		f(reason)

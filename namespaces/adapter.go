@@ -1,0 +1,84 @@
+package namespaces
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Adapter carries broadcasts to the sockets that should get them: on this node only
+// (MemoryAdapter) or on every node (RedisAdapter). Rooms are tracked locally by each node's
+// Server; the adapter moves broadcasts, keeps the recent ones of each namespace for
+// connection state recovery, and keeps recovery sessions.
+type Adapter interface {
+	// Init gives the adapter the server's hooks. It is called once, by NewServer, before
+	// anything else.
+	Init(h AdapterHooks)
+	// Publish delivers b on every node, this one included, and sets b.Offset when the
+	// broadcast was logged for recovery. It returns an error only when b reached nobody.
+	Publish(b *Broadcast) error
+	// Missed returns the broadcasts of nsp logged after offset, oldest first. complete is
+	// false when some of them may be gone (trimmed, lost, or offset unknown).
+	Missed(ctx context.Context, nsp, offset string) (missed []*Broadcast, complete bool, err error)
+	// SaveSession keeps a socket's recovery state for the recovery window.
+	SaveSession(ctx context.Context, s SessionState) error
+	// TakeSession returns and forgets the state saved under pid, or nil.
+	TakeSession(ctx context.Context, pid string) (*SessionState, error)
+	// Ready reports whether broadcasts currently reach every node.
+	Ready() bool
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// AdapterHooks are the server functions an adapter calls.
+type AdapterHooks struct {
+	// DeliverLocal sends a broadcast to this node's matching sockets.
+	DeliverLocal func(*Broadcast) int
+	// Resync tells this node's sockets of nsp ("" = every namespace) that they may have
+	// missed events, with an EventResync.
+	Resync func(nsp, reason string)
+}
+
+// SessionState is what connection state recovery restores: the socket's ID and rooms.
+type SessionState struct {
+	PID   string   `json:"pid"`
+	SID   string   `json:"sid"`
+	Nsp   string   `json:"nsp"`
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// EventResync is emitted to a socket that may have missed events: after a failed recovery,
+// or when this node lost its link to the other nodes. The payload is {"reason": "..."}.
+// A client that receives it must treat all cached data of the namespace as stale.
+const EventResync = "resync"
+
+// offset is a log position "ms-seq", the format of Redis stream IDs.
+type offset struct{ ms, seq uint64 }
+
+var errBadOffset = errors.New("namespaces: malformed offset")
+
+func parseOffset(s string) (offset, error) {
+	ms, seq, ok := strings.Cut(s, "-")
+	if !ok {
+		return offset{}, errBadOffset
+	}
+	a, err1 := strconv.ParseUint(ms, 10, 64)
+	b, err2 := strconv.ParseUint(seq, 10, 64)
+	if err1 != nil || err2 != nil {
+		return offset{}, errBadOffset
+	}
+	return offset{a, b}, nil
+}
+
+func (o offset) String() string { return fmt.Sprintf("%d-%d", o.ms, o.seq) }
+
+func (o offset) less(p offset) bool { return o.ms < p.ms || (o.ms == p.ms && o.seq < p.seq) }
+
+// OffsetAfter reports whether offset a comes after b; malformed offsets come after nothing.
+func OffsetAfter(a, b string) bool {
+	oa, err1 := parseOffset(a)
+	ob, err2 := parseOffset(b)
+	return err1 == nil && err2 == nil && ob.less(oa)
+}

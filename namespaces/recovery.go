@@ -1,0 +1,171 @@
+package namespaces
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/syncgate/syncgate/engineio"
+)
+
+// Connection state recovery, as in the reference server (≥ 4.6): the CONNECT answer
+// carries a private session ID (pid) and every broadcast carries its log offset as the last
+// argument. A client that reconnects sends {pid, offset} in its CONNECT payload; once the
+// namespace's admission hook has admitted it again, it gets its old socket ID and rooms
+// back, then every broadcast it missed, then live traffic, in order and without
+// duplicates. When that cannot be done completely it gets an EventResync instead.
+
+// recovery is what prepareRecovery found for one connecting socket.
+type recovery struct {
+	offset  string
+	attempt bool // the client asked to recover
+	state   *SessionState
+}
+
+// prepareRecovery gives sock a pid and, if the client asks to recover a saved session of
+// this namespace, its old ID and rooms. Live broadcasts are held from here until
+// finishRecovery has sent the missed ones.
+func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []byte) recovery {
+	if s.opts.RecoveryWindow <= 0 {
+		return recovery{}
+	}
+	sock.pid = newID()
+	var req struct {
+		PID    string `json:"pid"`
+		Offset string `json:"offset"`
+	}
+	if len(connect) > 0 {
+		_ = json.Unmarshal(connect, &req)
+	}
+	if req.PID == "" {
+		return recovery{}
+	}
+	rec := recovery{attempt: true, offset: req.Offset}
+	st, err := s.adapter.TakeSession(ctx, req.PID)
+	if err != nil {
+		s.log.Warn("recovery session lookup failed", "nsp", sock.nspName, "err", err)
+	}
+	if st == nil || st.Nsp != sock.nspName {
+		return rec
+	}
+	rec.state = st
+	sock.id, sock.pid = st.SID, st.PID
+	sock.holding = true
+	sock.recovering.Store(true)
+	return rec
+}
+
+// finishRecovery runs after the socket joined its namespace: it restores rooms, sends the
+// missed broadcasts, then what was held meanwhile; or it tells the client to resync.
+func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery) {
+	if s.opts.RecoveryWindow <= 0 {
+		return
+	}
+	if rec.state != nil {
+		for _, r := range rec.state.Rooms {
+			sock.Join(r)
+		}
+		missed, complete, err := s.adapter.Missed(ctx, sock.nspName, rec.offset)
+		if err != nil {
+			s.log.Warn("recovery log lookup failed", "nsp", sock.nspName, "err", err)
+		}
+		if complete && err == nil {
+			last := rec.offset
+			for _, b := range missed {
+				if sock.targetedBy(b) {
+					if pkts, err := b.packets(); err == nil {
+						sock.client.sendPackets(pkts)
+					}
+				}
+				last = b.Offset
+			}
+			sock.recovered = true
+			sock.releaseHeld(last)
+			s.saveSession(sock)
+			return
+		}
+		sock.releaseHeld("")
+	}
+	s.saveSession(sock)
+	if rec.attempt {
+		_ = sock.Emit(EventResync, map[string]string{"reason": "recovery failed"})
+	}
+}
+
+// saveSession records the socket's state so that it can be recovered for the window after
+// it disconnects, even when this node dies without saying goodbye.
+func (s *Server) saveSession(sock *Socket) {
+	if s.opts.RecoveryWindow <= 0 || sock.pid == "" {
+		return
+	}
+	st := SessionState{PID: sock.pid, SID: sock.id, Nsp: sock.nspName, Rooms: sock.Rooms()}
+	if err := s.adapter.SaveSession(context.Background(), st); err != nil {
+		s.log.Warn("recovery session not saved", "nsp", sock.nspName, "err", err)
+	}
+}
+
+// heldBroadcast is a live broadcast that arrived while missed ones were being fetched.
+type heldBroadcast struct {
+	offset string
+	pkts   []*engineio.Packet
+}
+
+// deliver sends a broadcast's packets to the socket, or holds them while it recovers.
+func (sock *Socket) deliver(b *Broadcast, pkts []*engineio.Packet) {
+	if sock.recovering.Load() {
+		sock.mu.Lock()
+		if sock.holding {
+			sock.held = append(sock.held, heldBroadcast{b.Offset, pkts})
+			sock.mu.Unlock()
+			return
+		}
+		sock.mu.Unlock()
+	}
+	sock.client.sendPackets(pkts)
+}
+
+// releaseHeld sends the held broadcasts newer than after (all when after is ""), in order,
+// and goes back to live delivery.
+func (sock *Socket) releaseHeld(after string) {
+	for {
+		sock.mu.Lock()
+		held := sock.held
+		sock.held = nil
+		if len(held) == 0 {
+			sock.holding = false
+			sock.recovering.Store(false)
+			sock.mu.Unlock()
+			return
+		}
+		sock.mu.Unlock()
+		for _, h := range held {
+			if after == "" || h.offset == "" || OffsetAfter(h.offset, after) {
+				sock.client.sendPackets(h.pkts)
+			}
+		}
+	}
+}
+
+// targetedBy reports whether broadcast b is meant for this socket (rooms and except).
+func (sock *Socket) targetedBy(b *Broadcast) bool {
+	ns := sock.nsp
+	if ns == nil {
+		return false
+	}
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	in := func(names []string) bool {
+		for _, r := range names {
+			if r == sock.id {
+				return true
+			}
+			if _, ok := sock.rooms[r]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	if len(b.Rooms) > 0 && !in(b.Rooms) {
+		return false
+	}
+	return !in(b.Except)
+}
