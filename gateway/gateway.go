@@ -84,6 +84,19 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		g.members.Close()
 		return nil, fmt.Errorf("gateway: proxy: %w", err)
 	}
+	adapter := opts.Adapter
+	if adapter == nil && cfg.Redis != "" {
+		rdb, err := namespaces.ParseRedisURL(cfg.Redis)
+		if err != nil {
+			g.members.Close()
+			return nil, fmt.Errorf("gateway: --redis: %w", err)
+		}
+		adapter = namespaces.NewRedisAdapter(namespaces.RedisOptions{
+			Client:         rdb,
+			RecoveryWindow: cfg.RecoveryWindow,
+			Logger:         log,
+		})
+	}
 	g.sio = namespaces.NewServer(namespaces.Options{
 		Engine: engineio.Options{
 			PingInterval:  cfg.PingInterval,
@@ -92,7 +105,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			MaxQueueBytes: cfg.MaxQueueBytes,
 			AllowRequest:  g.origins.Allowed,
 		},
-		Adapter:        opts.Adapter,
+		Adapter:        adapter,
 		RecoveryWindow: cfg.RecoveryWindow,
 		Logger:         log,
 	})
@@ -111,12 +124,25 @@ func (g *Gateway) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	r.Get("/readyz", g.readyz)
 	r.Handle("/socket.io/", g.sio)
 	r.Handle(g.cfg.APIPrefix+"/*", g.proxy)
 	if g.extra != nil {
 		r.Handle("/*", g.extra)
 	}
 	return r
+}
+
+// readyz answers 200 when this node delivers to every node (Redis connected, nothing
+// queued), else 503: a load balancer may still send it traffic, it serves single-node.
+func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !g.sio.Adapter().Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"degraded","fanout":"redis unreachable"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // Sockets returns the Socket.IO server (tests and tools read its namespaces).

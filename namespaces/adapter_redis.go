@@ -1,0 +1,488 @@
+package namespaces
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisAdapter spreads broadcasts over every node through Redis, with a constant number of
+// Redis connections per node whatever the number of namespaces:
+//
+//   - Every broadcast is appended, by one Lua script, to its namespace's log stream (the
+//     recovery log, trimmed to the recovery window) and to one bus stream that every node
+//     reads with a single blocking XREAD. The bus gives every node every broadcast in one
+//     order; a node that loses Redis resumes reading where it stopped, so nothing is
+//     skipped while the entries are still there, and it tells its sockets to resync when it
+//     cannot prove that (Redis restarted, or the bus was trimmed past its position).
+//   - A publish that cannot reach Redis is delivered to this node's sockets at once and
+//     queued (bounded); the queue is written to the bus when Redis is back, so other nodes
+//     get the events late instead of never. When the queue overflows, the namespaces
+//     concerned get a resync marker instead.
+//   - Broadcasts published by the reference @socket.io/redis-emitter (and by other
+//     emitters of the reference redis-adapter protocol: msgpack on socket.io#<nsp>#
+//     channels) are delivered through one PSUBSCRIBE. They are live only: not logged, so not
+//     recoverable.
+//
+// Recovery sessions are kept as keys with the recovery window as TTL.
+type RedisAdapter struct {
+	rdb     redis.UniversalClient
+	uid     string
+	window  time.Duration
+	perNsp  int64
+	busMax  int64
+	maxPend int
+	log     *slog.Logger
+
+	hooks  AdapterHooks
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	busUp     atomic.Bool
+	redisBorn atomic.Int64 // unix ms when the Redis server started (from INFO uptime)
+
+	mu       sync.Mutex
+	pending  []*Broadcast
+	overflow map[string]struct{}
+
+	stats RedisStats
+}
+
+// RedisStats counts what the adapter did, for metrics and tests.
+type RedisStats struct {
+	Published       atomic.Int64 // broadcasts written to Redis
+	PublishFailures atomic.Int64 // broadcasts Redis did not take at once (queued)
+	Received        atomic.Int64 // broadcasts from other nodes delivered here
+	EmitterReceived atomic.Int64 // broadcasts from reference-protocol emitters delivered here
+	Replayed        atomic.Int64 // queued broadcasts written after Redis came back
+	Resyncs         atomic.Int64 // resync notices issued (per namespace, or all)
+	Reconnects      atomic.Int64 // times the bus reader recovered from an error
+}
+
+// RedisOptions configure NewRedisAdapter.
+type RedisOptions struct {
+	Client         redis.UniversalClient
+	RecoveryWindow time.Duration // how long logs and sessions are kept; default 2m
+	PerNamespace   int64         // broadcasts kept per namespace log, default 1,000
+	BusLength      int64         // entries kept on the bus, default 100,000
+	MaxPending     int           // publishes queued while Redis is unreachable, default 10,000
+	Logger         *slog.Logger
+}
+
+// Redis keys. The {sg} hash tag keeps every key in one cluster slot, so the publish script
+// can touch the log and the bus together.
+const (
+	redisBus       = "syncgate:{sg}:bus"
+	redisLogPrefix = "syncgate:{sg}:log:"
+	redisPIDPrefix = "syncgate:{sg}:pid:"
+	emitterPattern = "socket.io#*"
+)
+
+// publishScript appends a broadcast to its namespace log (trimmed by length and age,
+// expiring when idle) and to the bus, and returns the log offset.
+var publishScript = redis.NewScript(`
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[1])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'o', id, 'n', ARGV[2])
+return id
+`)
+
+// ParseRedisURL returns a client for a redis:// or rediss:// URL.
+func ParseRedisURL(u string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("namespaces: redis URL: %w", err)
+	}
+	opt.PoolSize = 4 // constant per node: publishes, the bus reader, session keys
+	opt.MaxRetries = 1
+	opt.DialTimeout = 2 * time.Second
+	return redis.NewClient(opt), nil
+}
+
+// NewRedisAdapter returns an adapter on the given client. It starts reading when the
+// server calls Init, and works (single node, queueing) while Redis is unreachable.
+func NewRedisAdapter(o RedisOptions) *RedisAdapter {
+	if o.RecoveryWindow <= 0 {
+		o.RecoveryWindow = 2 * time.Minute
+	}
+	if o.PerNamespace <= 0 {
+		o.PerNamespace = 1000
+	}
+	if o.BusLength <= 0 {
+		o.BusLength = 100_000
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 10_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	a := &RedisAdapter{
+		rdb:      o.Client,
+		uid:      newID(),
+		window:   o.RecoveryWindow,
+		perNsp:   o.PerNamespace,
+		busMax:   o.BusLength,
+		maxPend:  o.MaxPending,
+		log:      o.Logger,
+		overflow: make(map[string]struct{}),
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a
+}
+
+// Stats returns the adapter's counters.
+func (a *RedisAdapter) Stats() *RedisStats { return &a.stats }
+
+// Init implements Adapter: it starts the bus reader and the emitter subscription.
+func (a *RedisAdapter) Init(h AdapterHooks) {
+	a.hooks = h
+	a.wg.Add(2)
+	go a.readBus()
+	go a.readEmitters()
+}
+
+// Ready implements Adapter: the bus reader is connected and nothing is queued.
+func (a *RedisAdapter) Ready() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.busUp.Load() && len(a.pending) == 0 && len(a.overflow) == 0
+}
+
+// Close implements Adapter.
+func (a *RedisAdapter) Close() error {
+	a.cancel()
+	a.wg.Wait()
+	return a.rdb.Close()
+}
+
+// wireBroadcast is a broadcast as stored in Redis (IDs-only payloads are JSON-friendly).
+type wireBroadcast struct {
+	Nsp    string   `json:"nsp"`
+	Rooms  []string `json:"rooms,omitempty"`
+	Except []string `json:"except,omitempty"`
+	Event  string   `json:"event"`
+	Args   []any    `json:"args,omitempty"`
+	Resync bool     `json:"resync,omitempty"` // a marker: the namespace lost events
+}
+
+func (w wireBroadcast) broadcast() *Broadcast {
+	return &Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args}
+}
+
+// Publish implements Adapter. Local sockets get b at once in every case.
+func (a *RedisAdapter) Publish(b *Broadcast) error {
+	if hasBinary(b.Args) {
+		return fmt.Errorf("namespaces: redis adapter: binary arguments cannot be broadcast")
+	}
+	payload, err := json.Marshal(wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args})
+	if err != nil {
+		return fmt.Errorf("namespaces: redis adapter: encode: %w", err)
+	}
+	a.mu.Lock()
+	queued := len(a.pending) > 0 // keep order: never overtake queued publishes
+	a.mu.Unlock()
+	if !queued && a.busUp.Load() {
+		if off, err := a.write(payload, b.Nsp); err == nil {
+			b.Offset = off
+			a.stats.Published.Add(1)
+			a.hooks.DeliverLocal(b)
+			return nil
+		} else {
+			a.log.Warn("redis publish failed; delivering locally and queueing", "nsp", b.Nsp, "event", b.Event, "err", err)
+		}
+	}
+	a.stats.PublishFailures.Add(1)
+	a.hooks.DeliverLocal(b)
+	a.mu.Lock()
+	if len(a.pending) < a.maxPend {
+		a.pending = append(a.pending, b)
+	} else {
+		a.overflow[b.Nsp] = struct{}{}
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// write runs the publish script and returns the log offset.
+func (a *RedisAdapter) write(payload []byte, nsp string) (string, error) {
+	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
+	defer cancel()
+	minID := strconv.FormatInt(time.Now().Add(-a.window).UnixMilli(), 10)
+	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus},
+		payload, a.uid, a.perNsp, a.busMax, minID, a.window.Milliseconds()).Text()
+	if err != nil {
+		return "", fmt.Errorf("namespaces: redis publish: %w", err)
+	}
+	return res, nil
+}
+
+// flushPending writes the publishes queued during an outage, then resync markers for the
+// namespaces whose events could not all be queued.
+func (a *RedisAdapter) flushPending() {
+	for {
+		a.mu.Lock()
+		if len(a.pending) == 0 {
+			a.mu.Unlock()
+			break
+		}
+		b := a.pending[0]
+		a.mu.Unlock()
+		payload, _ := json.Marshal(wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args})
+		if _, err := a.write(payload, b.Nsp); err != nil {
+			return // still down; the reader retries
+		}
+		a.stats.Replayed.Add(1)
+		a.mu.Lock()
+		a.pending[0] = nil
+		a.pending = a.pending[1:]
+		a.mu.Unlock()
+	}
+	a.mu.Lock()
+	nsps := make([]string, 0, len(a.overflow))
+	for n := range a.overflow {
+		nsps = append(nsps, n)
+	}
+	a.mu.Unlock()
+	for _, n := range nsps {
+		payload, _ := json.Marshal(wireBroadcast{Nsp: n, Event: EventResync, Resync: true})
+		if _, err := a.write(payload, n); err != nil {
+			return
+		}
+		a.mu.Lock()
+		delete(a.overflow, n)
+		a.mu.Unlock()
+	}
+}
+
+// readBus delivers every other node's broadcasts, in bus order, until Close.
+func (a *RedisAdapter) readBus() {
+	defer a.wg.Done()
+	last := ""     // bus position; "" until known
+	broken := true // a fresh start counts as a reconnect: establish the position
+	backoff := 50 * time.Millisecond
+	for a.ctx.Err() == nil {
+		if broken {
+			pos, err := a.reconnect(last)
+			if err != nil {
+				a.busUp.Store(false)
+				a.sleep(&backoff)
+				continue
+			}
+			last, broken, backoff = pos, false, 50*time.Millisecond
+			a.busUp.Store(true)
+			a.flushPending()
+		}
+		res, err := a.rdb.XRead(a.ctx, &redis.XReadArgs{Streams: []string{redisBus, last}, Count: 512, Block: time.Second}).Result()
+		if errors.Is(err, redis.Nil) {
+			if a.hasPending() {
+				a.flushPending()
+			}
+			continue
+		}
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("redis bus read failed; delivering locally until it is back", "err", err)
+			a.busUp.Store(false)
+			broken = true
+			continue
+		}
+		for _, s := range res {
+			for _, m := range s.Messages {
+				last = m.ID
+				a.deliverBus(m)
+			}
+		}
+		if a.hasPending() {
+			a.flushPending()
+		}
+	}
+}
+
+func (a *RedisAdapter) hasPending() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending) > 0 || len(a.overflow) > 0
+}
+
+// reconnect re-establishes the bus position after a start or an error. With a known
+// position it checks that nothing after it is gone; otherwise this node's sockets are told
+// to resync. It returns the position to read from.
+func (a *RedisAdapter) reconnect(last string) (string, error) {
+	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
+	defer cancel()
+	born, err := a.redisStart(ctx)
+	if err != nil {
+		return "", err
+	}
+	prevBorn := a.redisBorn.Swap(born)
+	info, err := a.rdb.XInfoStream(ctx, redisBus).Result()
+	head := "0-0"
+	switch {
+	case err == nil:
+		head = info.LastGeneratedID
+	case strings.Contains(err.Error(), "no such key"):
+		info = nil
+	default:
+		return "", fmt.Errorf("namespaces: redis bus info: %w", err)
+	}
+	if last == "" { // first start: read what comes next
+		return head, nil
+	}
+	a.stats.Reconnects.Add(1)
+	restarted := prevBorn != 0 && abs(born-prevBorn) > 2000
+	trimmed := info != nil && info.MaxDeletedEntryID != "" && !OffsetAfter(last, info.MaxDeletedEntryID) && last != info.MaxDeletedEntryID && info.MaxDeletedEntryID != "0-0"
+	if restarted || trimmed || (info == nil && last != "0-0") {
+		a.log.Warn("redis bus continuity lost; telling local sockets to resync", "restarted", restarted, "trimmed", trimmed)
+		a.stats.Resyncs.Add(1)
+		a.hooks.Resync("", "redis reconnected")
+		return head, nil
+	}
+	a.log.Info("redis bus reconnected; resuming where it stopped")
+	return last, nil
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// redisStart returns when the Redis server started (unix ms), from INFO uptime.
+func (a *RedisAdapter) redisStart(ctx context.Context) (int64, error) {
+	s, err := a.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return 0, fmt.Errorf("namespaces: redis info: %w", err)
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "uptime_in_seconds:"); ok {
+			up, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				break
+			}
+			return time.Now().UnixMilli() - up*1000, nil
+		}
+	}
+	return 0, errors.New("namespaces: redis info: no uptime")
+}
+
+func (a *RedisAdapter) deliverBus(m redis.XMessage) {
+	if n, _ := m.Values["n"].(string); n == a.uid {
+		return // published here, delivered locally already
+	}
+	p, _ := m.Values["p"].(string)
+	var w wireBroadcast
+	if err := json.Unmarshal([]byte(p), &w); err != nil || w.Nsp == "" {
+		a.log.Warn("redis bus: malformed entry skipped", "id", m.ID)
+		return
+	}
+	if w.Resync {
+		a.stats.Resyncs.Add(1)
+		a.hooks.Resync(w.Nsp, "events lost")
+		return
+	}
+	b := w.broadcast()
+	b.Offset, _ = m.Values["o"].(string)
+	a.stats.Received.Add(1)
+	a.hooks.DeliverLocal(b)
+}
+
+func (a *RedisAdapter) sleep(backoff *time.Duration) {
+	d := *backoff/2 + rand.N(*backoff/2+1)
+	select {
+	case <-a.ctx.Done():
+	case <-time.After(d):
+	}
+	if *backoff < 2*time.Second {
+		*backoff *= 2
+	}
+}
+
+// Missed implements Adapter.
+func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcast, bool, error) {
+	o, err := parseOffset(off)
+	if err != nil {
+		return nil, false, nil
+	}
+	now := time.Now()
+	if int64(o.ms) < now.Add(-a.window).UnixMilli() || int64(o.ms) < a.redisBorn.Load() {
+		return nil, false, nil // older than the window, or from before this Redis started
+	}
+	key := redisLogPrefix + nsp
+	info, err := a.rdb.XInfoStream(ctx, key).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return nil, true, nil // nothing published since (the log expires when idle)
+		}
+		return nil, false, fmt.Errorf("namespaces: redis log info: %w", err)
+	}
+	if d := info.MaxDeletedEntryID; d != "" && d != "0-0" && !OffsetAfter(off, d) && off != d {
+		return nil, false, nil // trimmed past the client's position
+	}
+	msgs, err := a.rdb.XRange(ctx, key, "("+off, "+").Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("namespaces: redis log range: %w", err)
+	}
+	out := make([]*Broadcast, 0, len(msgs))
+	for _, m := range msgs {
+		p, _ := m.Values["p"].(string)
+		var w wireBroadcast
+		if json.Unmarshal([]byte(p), &w) != nil {
+			return nil, false, nil
+		}
+		if w.Resync {
+			return nil, false, nil // the namespace lost events after off
+		}
+		b := w.broadcast()
+		b.Offset = m.ID
+		out = append(out, b)
+	}
+	return out, true, nil
+}
+
+// SaveSession implements Adapter.
+func (a *RedisAdapter) SaveSession(ctx context.Context, s SessionState) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := a.rdb.Set(ctx, redisPIDPrefix+s.PID, b, a.window).Err(); err != nil {
+		return fmt.Errorf("namespaces: redis save session: %w", err)
+	}
+	return nil
+}
+
+// TakeSession implements Adapter.
+func (a *RedisAdapter) TakeSession(ctx context.Context, pid string) (*SessionState, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	b, err := a.rdb.GetDel(ctx, redisPIDPrefix+pid).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("namespaces: redis take session: %w", err)
+	}
+	var s SessionState
+	if err := json.Unmarshal(b, &s); err != nil || s.PID != pid {
+		return nil, nil
+	}
+	return &s, nil
+}

@@ -1,0 +1,104 @@
+package namespaces
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The reference redis-adapter protocol, as spoken by @socket.io/redis-emitter and its ports:
+// PUBLISH on "socket.io#<nsp>#" (or "socket.io#<nsp>#<room>#" for one room) of a msgpack
+// array [uid, packet, opts], packet = {type: 2, data: [event, ...args], nsp}, opts =
+// {rooms: [...], except: [...], flags: {...}}. syncgate nodes do not talk to each other this
+// way (they use the bus stream); they only listen, so backend services with an emitter can
+// publish into syncgate's namespaces.
+
+// emitterMessage is the decoded [uid, packet, opts] array.
+type emitterMessage struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	UID      string
+	Packet   struct {
+		Type int    `msgpack:"type"`
+		Data []any  `msgpack:"data"`
+		Nsp  string `msgpack:"nsp"`
+	}
+	Opts struct {
+		Rooms  []string       `msgpack:"rooms"`
+		Except []string       `msgpack:"except"`
+		Flags  map[string]any `msgpack:"flags"`
+	}
+}
+
+// decodeEmitter turns one reference-protocol message into a broadcast, or an error for
+// anything but a plain EVENT with a string event name.
+func decodeEmitter(channel string, payload []byte) (*Broadcast, error) {
+	var m emitterMessage
+	if err := msgpack.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("msgpack: %w", err)
+	}
+	if m.Packet.Type != int(pEvent-'0') || len(m.Packet.Data) == 0 {
+		return nil, fmt.Errorf("packet type %d not supported", m.Packet.Type)
+	}
+	event, ok := m.Packet.Data[0].(string)
+	if !ok || event == "" {
+		return nil, fmt.Errorf("event name is not a string")
+	}
+	nsp := m.Packet.Nsp
+	if nsp == "" {
+		nsp = "/"
+	}
+	if !strings.HasPrefix(channel, "socket.io#"+nsp+"#") {
+		return nil, fmt.Errorf("channel %q does not match namespace %q", channel, nsp)
+	}
+	return &Broadcast{Nsp: nsp, Rooms: m.Opts.Rooms, Except: m.Opts.Except, Event: event, Args: normalize(m.Packet.Data[1:])}, nil
+}
+
+// normalize turns msgpack's decoded maps into JSON-encodable values.
+func normalize(v []any) []any {
+	out := make([]any, len(v))
+	for i, e := range v {
+		out[i] = normalizeValue(e)
+	}
+	return out
+}
+
+func normalizeValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = normalizeValue(e)
+		}
+		return m
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = normalizeValue(e)
+		}
+		return m
+	case []any:
+		return normalize(t)
+	default:
+		return v
+	}
+}
+
+// readEmitters delivers reference-protocol broadcasts until Close. go-redis re-subscribes
+// by itself after a lost connection.
+func (a *RedisAdapter) readEmitters() {
+	defer a.wg.Done()
+	ps := a.rdb.PSubscribe(a.ctx, emitterPattern)
+	stop := context.AfterFunc(a.ctx, func() { _ = ps.Close() })
+	defer stop()
+	for msg := range ps.Channel() {
+		b, err := decodeEmitter(msg.Channel, []byte(msg.Payload))
+		if err != nil {
+			a.log.Debug("redis emitter message skipped", "channel", msg.Channel, "err", err)
+			continue
+		}
+		a.stats.EmitterReceived.Add(1)
+		a.hooks.DeliverLocal(b)
+	}
+}
