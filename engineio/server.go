@@ -269,7 +269,9 @@ func (s *Server) newConn(r *http.Request, transport string) *Conn {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
-	s.cors(w, r)
+	if code != codeForbidden { // a refused Origin gets no credentialed CORS grant
+		s.cors(w, r)
+	}
 	status := http.StatusBadRequest
 	if code == codeForbidden {
 		status = http.StatusForbidden
@@ -283,10 +285,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
 	_, _ = w.Write(b)
 }
 
-// cors adds CORS headers with credentials for an allowed Origin (AllowRequest has vetted it).
+// cors adds CORS headers with credentials for an allowed Origin only: a refused origin never
+// gets a grant, not even on an error answer.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
+		return
+	}
+	if s.opts.AllowRequest != nil && s.opts.AllowRequest(r) != nil {
 		return
 	}
 	h := w.Header()

@@ -14,41 +14,49 @@ import (
 // twins (flag --upstream ↔ SYNCGATE_UPSTREAM) in one place and validated before anything
 // listens.
 type Config struct {
-	Listen          string        // --listen
-	Upstream        string        // --upstream: base URL of the API, e.g. http://api:9000/v1
-	APIPrefix       string        // --api-prefix
-	Triggers        string        // --triggers: YAML trigger file
-	AllowedOrigins  []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
-	MembershipsPath string        // --memberships-path, relative to Upstream
-	MemberRoles     []string      // --member-roles: empty = any non-null role; "*" = any
-	MembershipTTL   time.Duration // --membership-ttl
-	UpstreamTimeout time.Duration // --upstream-timeout
-	PingInterval    time.Duration // --ping-interval
-	PingTimeout     time.Duration // --ping-timeout
-	MaxPayload      int           // --max-payload
-	MaxQueueBytes   int           // --max-queue-bytes: slow-consumer limit per connection
-	RecoveryWindow  time.Duration // --recovery-window: connection state recovery; 0 disables
-	Redis           string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
-	Demo            bool          // --demo: built-in example API, demo page, PoC triggers
-	LogFormat       string        // --log-format: text or json
-	LogLevel        string        // --log-level: debug, info, warn, error
+	Listen           string        // --listen
+	Upstream         string        // --upstream: base URL of the API, e.g. http://api:9000/v1
+	APIPrefix        string        // --api-prefix
+	Triggers         string        // --triggers: YAML trigger file
+	AllowedOrigins   []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
+	MembershipsPath  string        // --memberships-path, relative to Upstream
+	MemberRoles      []string      // --member-roles: empty = any non-null role; "*" = any
+	MembershipTTL    time.Duration // --membership-ttl
+	UpstreamTimeout  time.Duration // --upstream-timeout
+	PingInterval     time.Duration // --ping-interval
+	PingTimeout      time.Duration // --ping-timeout
+	MaxPayload       int           // --max-payload
+	MaxQueueBytes    int           // --max-queue-bytes: slow-consumer limit per connection
+	RecoveryWindow   time.Duration // --recovery-window: connection state recovery; 0 disables
+	Redis            string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
+	ClientEventRate  float64       // --client-event-rate: client events per second per socket
+	ClientEventBurst int           // --client-event-burst
+	AdminListen      string        // --admin-listen: publish API (and ops endpoints)
+	AdminToken       string        // --admin-token: bearer token of the publish API; empty disables it
+	PublishEvents    []string      // --publish-events: event names the publish API accepts besides the trigger file's
+	Demo             bool          // --demo: built-in example API, demo page, PoC triggers
+	LogFormat        string        // --log-format: text or json
+	LogLevel         string        // --log-level: debug, info, warn, error
 }
 
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          ":8080",
-		APIPrefix:       "/api",
-		MembershipsPath: "/users/me/memberships",
-		MembershipTTL:   30 * time.Second,
-		UpstreamTimeout: 30 * time.Second,
-		PingInterval:    25 * time.Second,
-		PingTimeout:     20 * time.Second,
-		MaxPayload:      1_000_000,
-		MaxQueueBytes:   1 << 20,
-		RecoveryWindow:  2 * time.Minute,
-		LogFormat:       "text",
-		LogLevel:        "info",
+		Listen:           ":8080",
+		APIPrefix:        "/api",
+		MembershipsPath:  "/users/me/memberships",
+		MembershipTTL:    30 * time.Second,
+		UpstreamTimeout:  30 * time.Second,
+		PingInterval:     25 * time.Second,
+		PingTimeout:      20 * time.Second,
+		MaxPayload:       1_000_000,
+		MaxQueueBytes:    1 << 20,
+		RecoveryWindow:   2 * time.Minute,
+		ClientEventRate:  20,
+		ClientEventBurst: 40,
+		AdminListen:      "127.0.0.1:9090",
+		LogFormat:        "text",
+		LogLevel:         "info",
 	}
 }
 
@@ -63,7 +71,7 @@ func EnvName(flagName string) string {
 func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("syncgate", flag.ContinueOnError)
-	var origins, roles string
+	var origins, roles, publishEvents string
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the upstream API (required unless --demo)")
 	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
@@ -79,6 +87,11 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer")
 	fs.DurationVar(&c.RecoveryWindow, "recovery-window", c.RecoveryWindow, "how long a reconnecting socket can recover missed events (0 disables)")
 	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://) for multi-node fan-out; empty: single node")
+	fs.Float64Var(&c.ClientEventRate, "client-event-rate", c.ClientEventRate, "client events a socket may send per second")
+	fs.IntVar(&c.ClientEventBurst, "client-event-burst", c.ClientEventBurst, "client events a socket may send in a burst")
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener (publish API); empty disables it")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for POST /v1/publish on the admin listener; empty disables the publish API")
+	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -105,6 +118,7 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	}
 	c.AllowedOrigins = splitList(origins)
 	c.MemberRoles = splitList(roles)
+	c.PublishEvents = splitList(publishEvents)
 	return c, c.Validate()
 }
 
@@ -164,6 +178,15 @@ func (c Config) Validate() error {
 	}
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
 		bad("redis", "must be a redis:// or rediss:// URL")
+	}
+	if c.ClientEventRate <= 0 {
+		bad("client-event-rate", "must be positive")
+	}
+	if c.ClientEventBurst < 1 {
+		bad("client-event-burst", "must be at least 1")
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		bad("admin-token", "must be at least 16 characters")
 	}
 	if c.MaxPayload < 1024 {
 		bad("max-payload", "must be at least 1024 bytes")

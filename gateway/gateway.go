@@ -37,6 +37,8 @@ type Gateway struct {
 	triggers atomic.Pointer[triggers.Set]
 	proxy    http.Handler
 	extra    http.Handler // mounted at "/" (the demo page), may be nil
+
+	clientStats ClientEventStats
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -113,6 +115,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Match:     orgNamespace.MatchString,
 		Admit:     g.admit,
 		OnConnect: g.onConnect,
+		OnEvent:   g.onClientEvent,
 	})
 	return g, nil
 }
@@ -126,7 +129,7 @@ func (g *Gateway) Handler() http.Handler {
 	})
 	r.Get("/readyz", g.readyz)
 	r.Handle("/socket.io/", g.sio)
-	r.Handle(g.cfg.APIPrefix+"/*", g.proxy)
+	r.Handle(g.cfg.APIPrefix+"/*", originator(g.proxy))
 	if g.extra != nil {
 		r.Handle("/*", g.extra)
 	}
@@ -160,22 +163,21 @@ func (g *Gateway) Close() error {
 
 // Publish sends one fired trigger to its org namespace on every node. It implements
 // proxy.Publisher: this is where an HTTP mutation becomes a Socket.IO event.
-func (g *Gateway) Publish(_ context.Context, ev triggers.Event) error {
+func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 	b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: ev.Name, Args: []any{ev.Data}}
 	if ev.Room != "" {
 		b.Rooms = []string{ev.Room}
+	}
+	if o, ok := ctx.Value(originKey{}).(origin); ok {
+		// The caller's own socket skips its event, on whichever node it is, if and only if
+		// it belongs to the same user (same Authorization or Cookie).
+		b.SkipSocket, b.SkipOwners = o.socketID, o.owners
 	}
 	if err := g.sio.Broadcast(b); err != nil {
 		return fmt.Errorf("gateway: publish %s to org %s: %w", ev.Name, ev.Org, err)
 	}
 	g.log.Debug("event published", "org", ev.Org, "event", ev.Name)
 	return nil
-}
-
-// admission is what an admitted socket keeps: who it is and which org it joined.
-type admission struct {
-	org  string
-	cred auth.Credentials
 }
 
 // admit decides a CONNECT to /org/N: the user's own credentials must list org N upstream.
@@ -205,4 +207,28 @@ func (g *Gateway) onConnect(s *namespaces.Socket) {
 		s.Disconnect(false)
 	})
 	s.OnDisconnect(func(string) { stop() })
+}
+
+// HeaderSocketID names, on a mutating API call, the caller's own socket, which then does
+// not receive the events the call fires.
+const HeaderSocketID = "X-Socket-ID"
+
+type originKey struct{}
+
+type origin struct {
+	socketID string
+	owners   []string
+}
+
+// originator records the X-Socket-ID of an API call and who made it, for Publish.
+func originator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(HeaderSocketID); id != "" && len(id) <= 64 {
+			o := origin{socketID: id, owners: ownerKeys(auth.CredentialsFromHeader(r.Header, ""))}
+			if len(o.owners) > 0 {
+				r = r.WithContext(context.WithValue(r.Context(), originKey{}, o))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

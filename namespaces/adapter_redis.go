@@ -176,10 +176,19 @@ type wireBroadcast struct {
 	Event  string   `json:"event"`
 	Args   []any    `json:"args,omitempty"`
 	Resync bool     `json:"resync,omitempty"` // a marker: the namespace lost events
+
+	SkipSocket string   `json:"skip,omitempty"`
+	SkipOwners []string `json:"owners,omitempty"`
+}
+
+func toWire(b *Broadcast) wireBroadcast {
+	return wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args,
+		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners}
 }
 
 func (w wireBroadcast) broadcast() *Broadcast {
-	return &Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args}
+	return &Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
+		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners}
 }
 
 // Publish implements Adapter. Local sockets get b at once in every case.
@@ -187,7 +196,7 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	if hasBinary(b.Args) {
 		return fmt.Errorf("namespaces: redis adapter: binary arguments cannot be broadcast")
 	}
-	payload, err := json.Marshal(wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args})
+	payload, err := json.Marshal(toWire(b))
 	if err != nil {
 		return fmt.Errorf("namespaces: redis adapter: encode: %w", err)
 	}
@@ -240,7 +249,7 @@ func (a *RedisAdapter) flushPending() {
 		}
 		b := a.pending[0]
 		a.mu.Unlock()
-		payload, _ := json.Marshal(wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args})
+		payload, _ := json.Marshal(toWire(b))
 		if _, err := a.write(payload, b.Nsp); err != nil {
 			return // still down; the reader retries
 		}

@@ -14,6 +14,13 @@ type Broadcast struct {
 	Event  string
 	Args   []any  // the event's arguments after its name
 	Offset string // connection-state-recovery offset, appended as the last argument when set
+	Local  bool   // this node's sockets only: not through the adapter, not logged
+
+	// SkipSocket is left out when it belongs to the same user as SkipOwners: its socket
+	// data implements Owner and shares one of these keys. This lets the originator of a
+	// change skip its own event without letting anyone silence another user's socket.
+	SkipSocket string
+	SkipOwners []string
 
 	once sync.Once
 	pkts []*engineio.Packet
@@ -40,7 +47,13 @@ func (b *Broadcast) packets() ([]*engineio.Packet, error) {
 }
 
 // Broadcast sends b to its sockets on every node, through the adapter.
-func (s *Server) Broadcast(b *Broadcast) error { return s.adapter.Publish(b) }
+func (s *Server) Broadcast(b *Broadcast) error {
+	if b.Local {
+		s.DeliverLocal(b)
+		return nil
+	}
+	return s.adapter.Publish(b)
+}
 
 // Emit broadcasts event to every socket of namespace nsp on every node.
 func (s *Server) Emit(nsp, event string, args ...any) error {
@@ -71,4 +84,29 @@ func (s *Server) resyncLocal(nsp, reason string) {
 	for _, n := range names {
 		s.DeliverLocal(&Broadcast{Nsp: n, Event: EventResync, Args: []any{map[string]string{"reason": reason}}})
 	}
+}
+
+// Owner is implemented by socket data (what the admission hook returned) that can say who
+// the socket belongs to, as opaque keys (e.g. hashes of credentials).
+type Owner interface {
+	OwnerKeys() []string
+}
+
+// skips reports whether b's originator rule leaves s out.
+func (b *Broadcast) skips(s *Socket) bool {
+	if b.SkipSocket == "" || s.id != b.SkipSocket {
+		return false
+	}
+	o, ok := s.data.(Owner)
+	if !ok {
+		return false
+	}
+	for _, k := range o.OwnerKeys() {
+		for _, want := range b.SkipOwners {
+			if k == want {
+				return true
+			}
+		}
+	}
+	return false
 }

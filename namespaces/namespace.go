@@ -112,7 +112,7 @@ func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 	n := 0
 	if len(b.Rooms) == 0 {
 		for _, s := range ns.list {
-			if _, skip := excluded[s]; !skip {
+			if _, skip := excluded[s]; !skip && !b.skips(s) {
 				s.deliver(b, pkts)
 				n++
 			}
@@ -120,7 +120,7 @@ func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 		return n
 	}
 	for s := range ns.membersLocked(b.Rooms) {
-		if _, skip := excluded[s]; !skip {
+		if _, skip := excluded[s]; !skip && !b.skips(s) {
 			s.deliver(b, pkts)
 			n++
 		}

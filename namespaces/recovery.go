@@ -164,7 +164,7 @@ func (sock *Socket) targetedBy(b *Broadcast) bool {
 		}
 		return false
 	}
-	if len(b.Rooms) > 0 && !in(b.Rooms) {
+	if len(b.Rooms) > 0 && !in(b.Rooms) || b.skips(sock) {
 		return false
 	}
 	return !in(b.Except)

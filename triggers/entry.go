@@ -23,24 +23,40 @@ var (
 	mutating    = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 )
 
-// document walks the top-level mapping and returns the valid triggers.
-func (p *parser) document(root *yaml.Node) []*trigger {
+// topKeys are the keys of the file's top-level mapping.
+var topKeys = []string{"triggers", "rooms", "client_events"}
+
+// document walks the top-level mapping: the triggers, and the rooms and client events
+// sockets may use (client.go).
+func (p *parser) document(root *yaml.Node) ([]*trigger, []roomTemplate, map[string]*ClientEvent) {
 	if root.Kind != yaml.MappingNode {
 		p.addf(root.Line, "top level must be a mapping with a triggers: key")
-		return nil
+		return nil, nil, nil
 	}
-	var list *yaml.Node
+	var list, rooms, clientEvents *yaml.Node
 	p.pairs(root, func(key string, k, v *yaml.Node) {
-		if key != "triggers" {
-			p.addf(k.Line, "unknown key %q (want triggers)", key)
-			return
+		switch key {
+		case "triggers":
+			list = v
+		case "rooms":
+			rooms = v
+		case "client_events":
+			clientEvents = v
+		default:
+			p.addf(k.Line, "unknown key %q (want one of %s)", key, strings.Join(topKeys, ", "))
 		}
-		list = v
 	})
 	if list == nil {
 		p.addf(root.Line, "missing top-level triggers: key")
-		return nil
+		return nil, nil, nil
 	}
+	rts := p.rooms(rooms)
+	ces := p.clientEvents(clientEvents)
+	return p.triggerList(list), rts, ces
+}
+
+// triggerList validates the triggers: list.
+func (p *parser) triggerList(list *yaml.Node) []*trigger {
 	switch {
 	case list.Kind == yaml.ScalarNode && list.Tag == "!!null":
 		return nil // "triggers:" with nothing: an empty list

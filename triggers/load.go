@@ -45,11 +45,13 @@ func Parse(filename string, data []byte) (*Set, error) {
 		return nil, p.err()
 	}
 	rejectAliases(p, root)
-	ts := p.document(root)
+	ts, rooms, ces := p.document(root)
 	if len(p.problems) > 0 {
 		return nil, p.err()
 	}
-	return newSet(ts), nil
+	s := newSet(ts)
+	s.rooms, s.clientEvents = rooms, ces
+	return s, nil
 }
 
 // parser collects problems while walking the YAML tree.

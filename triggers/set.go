@@ -41,6 +41,9 @@ type Set struct {
 	triggers []*trigger
 	roots    map[string]*node // per upper-case method
 	anyBody  bool             // some trigger reads the response body
+
+	rooms        []roomTemplate          // rooms sockets may subscribe to
+	clientEvents map[string]*ClientEvent // events sockets may send, by name
 }
 
 // Len returns the number of triggers in the set.
