@@ -277,3 +277,53 @@ func matchRoom(parts []roomPart, room string) bool {
 	}
 	return false
 }
+
+// Validation shared with the publish API, so events that do not come from a trigger obey
+// the same IDs-only rules.
+
+// CanonicalOrg validates an org number (1 to 18 digits) and strips leading zeros.
+func CanonicalOrg(s string) (string, bool) { return canonicalOrg(s) }
+
+// ValidEventName reports whether name is a valid event name ([a-z0-9_.:-], at most 128).
+func ValidEventName(name string) bool { return len(name) <= maxEventLen && eventName.MatchString(name) }
+
+// ValidateIDs checks an event payload built outside a trigger: at most 16 keys, each a
+// placeholder-like name, each value an ID (string or non-negative integer). It returns the
+// canonical data.
+func ValidateIDs(payload any) (map[string]any, error) {
+	obj, ok := payload.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: data must be an object of IDs", ErrBadPayload)
+	}
+	if len(obj) > maxClientFields {
+		return nil, fmt.Errorf("%w: at most %d keys", ErrBadPayload, maxClientFields)
+	}
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if !placeholderName.MatchString(k) {
+			return nil, fmt.Errorf("%w: bad key %q", ErrBadPayload, k)
+		}
+		id, ok := clientID(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is not an ID", ErrBadPayload, k)
+		}
+		out[k] = idValue(id)
+	}
+	return out, nil
+}
+
+// Knows reports whether event is fired by a trigger or declared as a client event.
+func (s *Set) Knows(event string) bool {
+	if s == nil {
+		return false
+	}
+	if _, ok := s.clientEvents[event]; ok {
+		return true
+	}
+	for _, t := range s.triggers {
+		if t.name == event {
+			return true
+		}
+	}
+	return false
+}

@@ -70,9 +70,10 @@ func runBinary(t *testing.T, env []string, args ...string) result {
 	}
 }
 
-// cleanEnv is the process environment without SYNCGATE_* variables.
+// cleanEnv is the process environment without SYNCGATE_* variables, with the admin
+// listener on a free port (its default 127.0.0.1:9090 would collide across tests).
 func cleanEnv() []string {
-	var env []string
+	env := []string{"SYNCGATE_ADMIN_LISTEN=127.0.0.1:0"}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SYNCGATE_") {
 			env = append(env, kv)

@@ -70,8 +70,19 @@ func run(args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		// No WriteTimeout: long-polling requests and websockets outlive any fixed bound.
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var admin *http.Server
+	if cfg.AdminListen != "" {
+		aln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("admin listen %s: %w", cfg.AdminListen, err)
+		}
+		admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- admin.Serve(aln) }()
+		log.Info("admin listener", "addr", aln.Addr().String(), "publish_api", cfg.AdminToken != "")
+	}
 	log.Info("syncgate listening", "addr", ln.Addr().String(), "upstream", cfg.Upstream,
 		"api_prefix", cfg.APIPrefix, "triggers", opts.Triggers.Len(), "demo", cfg.Demo)
 	if cfg.Demo {
@@ -87,6 +98,9 @@ func run(args []string) error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = g.Close()
+		if admin != nil {
+			_ = admin.Shutdown(shutdownCtx)
+		}
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			return fmt.Errorf("shutdown: %w", err)
 		}
