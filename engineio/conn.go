@@ -3,6 +3,7 @@ package engineio
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,6 +39,9 @@ type Conn struct {
 	wsCloseSent bool
 	upgrading   bool
 	probed      bool // the upgrade probe succeeded: polls are answered with a noop at once
+	lingering   bool // closed by the client, still known until one GET is answered
+
+	expires atomic.Int64 // unix nanoseconds after which a silent session is dead
 
 	pingTimer *time.Timer
 	pongTimer *time.Timer
@@ -149,17 +153,28 @@ func (c *Conn) closeWith(reason string, graceful bool) {
 		} else {
 			_ = nc.Close()
 		}
-	} else {
+	}
+	lingering := false
+	if c.transport != WebSocket || nc == nil {
 		if graceful {
 			c.queue = append(c.queue, closePacket)
 		}
+		// A client that closes by POST while no GET is pending may have one on the way: the
+		// session stays known for a moment (at most a second) so that GET is answered with a
+		// noop instead of a 400.
+		lingering = reason == reasonClientClose && !c.pollWaiting
+		c.lingering = lingering
 		select { // wake a pending GET: it answers with what is queued, or a close packet
 		case c.pollCh <- struct{}{}:
 		default:
 		}
 	}
 	c.mu.Unlock()
-	c.srv.remove(c)
+	if lingering {
+		time.AfterFunc(min(c.srv.opts.PingTimeout, time.Second), func() { c.srv.remove(c) })
+	} else {
+		c.srv.remove(c)
+	}
 	// OnClose runs on its own goroutine so closeWith may be called from anywhere, a listener
 	// included; taking msgMu there makes it wait for a message being handled.
 	c.closeOnce.Do(func() {
@@ -179,6 +194,7 @@ func (c *Conn) startHeartbeat() {
 	if c.closed {
 		return
 	}
+	c.touch()
 	c.pongTimer = time.AfterFunc(time.Hour, func() { c.closeWith("ping timeout", false) })
 	c.pongTimer.Stop()
 	c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.ping)
@@ -202,8 +218,22 @@ func (c *Conn) pong() {
 		return
 	}
 	if c.pongTimer.Stop() {
+		c.touch()
 		c.pingTimer.Reset(c.srv.opts.PingInterval)
 	}
+}
+
+// touch moves the session's deadline: a session that answers no ping is dead
+// PingInterval+PingTimeout after its last sign of life, even if a timer runs late.
+func (c *Conn) touch() {
+	o := c.srv.opts
+	c.expires.Store(time.Now().Add(o.PingInterval + o.PingTimeout).UnixNano())
+}
+
+// expired reports whether the session outlived its deadline without a pong.
+func (c *Conn) expired() bool {
+	e := c.expires.Load()
+	return e != 0 && time.Now().UnixNano() > e
 }
 
 // onPacket handles one decoded packet from the client. Called with msgMu held.

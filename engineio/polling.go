@@ -80,6 +80,9 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 	case closed:
 		body = closePacket.text
 	}
+	if c.lingering {
+		c.srv.remove(c) // the GET that was on its way got its answer
+	}
 	c.srv.writePayload(w, r, body)
 }
 

@@ -161,6 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.get(sid)
+	if c != nil && c.expired() {
+		c.closeWith("ping timeout", false)
+		c = nil
+	}
 	if c == nil {
 		s.fail(w, r, codeUnknownSID)
 		return
@@ -184,6 +188,21 @@ func (s *Server) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.sessions)
+}
+
+// CountByTransport returns the number of open sessions per transport.
+func (s *Server) CountByTransport() map[string]int {
+	s.mu.RLock()
+	conns := make([]*Conn, 0, len(s.sessions))
+	for _, c := range s.sessions {
+		conns = append(conns, c)
+	}
+	s.mu.RUnlock()
+	out := map[string]int{Polling: 0, WebSocket: 0}
+	for _, c := range conns {
+		out[c.Transport()]++
+	}
+	return out
 }
 
 // Close closes every session with reason "server shutting down" and refuses new ones.

@@ -146,7 +146,12 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.mu.Lock()
 	if c.closed || c.transport != Polling || c.upgrading {
 		c.mu.Unlock()
-		s.fail(w, r, codeBadRequest)
+		// A second websocket for a session that already has one: accept, then close it at
+		// once, as the reference server does (browsers get no readable HTTP error on a
+		// websocket handshake anyway).
+		if ws, err := s.upgrader.Upgrade(w, r, nil); err == nil {
+			_ = ws.NetConn().Close()
+		}
 		return
 	}
 	c.upgrading = true

@@ -29,6 +29,11 @@ const (
 func (g *Gateway) AdminHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Post("/v1/publish", g.publishAPI)
+	r.Handle("/metrics", g.metrics.handler())
+	r.Get("/v1/unmatched", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(g.Unmatched())
+	})
 	return r
 }
 
@@ -77,6 +82,7 @@ func (g *Gateway) publishAPI(w http.ResponseWriter, r *http.Request) {
 			jsonError(w, http.StatusServiceUnavailable, "broadcast failed", -1)
 			return
 		}
+		g.metrics.eventsFired.WithLabelValues(b.Event).Inc()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = fmt.Fprintf(w, `{"published":%d}`+"\n", len(bs))

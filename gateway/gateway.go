@@ -39,6 +39,10 @@ type Gateway struct {
 	extra    http.Handler // mounted at "/" (the demo page), may be nil
 
 	clientStats ClientEventStats
+	metrics     *metrics
+	probe       *upstreamProbe
+	draining    atomic.Bool
+	unmatched   unmatchedTable
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -61,6 +65,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, extra: opts.Root}
 	g.triggers.Store(opts.Triggers)
+	g.metrics = newMetrics(g)
 
 	if g.origins, err = auth.NewOrigins(cfg.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("gateway: --allowed-origins: %w", err)
@@ -70,6 +75,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Roles:  cfg.MemberRoles,
 		TTL:    cfg.MembershipTTL,
 		Logger: log,
+		Client: &http.Client{Transport: timedTransport{http.DefaultTransport, g.metrics.memberCalls}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: memberships: %w", err)
@@ -81,6 +87,10 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Triggers:  g.triggers.Load,
 		Publisher: g,
 		Logger:    log,
+		OnUnmatched: func(method, path string) {
+			g.metrics.unmatched.Inc()
+			g.unmatched.add(method, path)
+		},
 	})
 	if err != nil {
 		g.members.Close()
@@ -111,6 +121,8 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		RecoveryWindow: cfg.RecoveryWindow,
 		Logger:         log,
 	})
+	g.metrics.registerAdapter(g)
+	g.probe = newUpstreamProbe(cfg.Upstream)
 	g.sio.Handle(namespaces.Handler{
 		Match:     orgNamespace.MatchString,
 		Admit:     g.admit,
@@ -129,23 +141,11 @@ func (g *Gateway) Handler() http.Handler {
 	})
 	r.Get("/readyz", g.readyz)
 	r.Handle("/socket.io/", g.sio)
-	r.Handle(g.cfg.APIPrefix+"/*", originator(g.proxy))
+	r.Handle(g.cfg.APIPrefix+"/*", g.metrics.instrument(originator(g.proxy)))
 	if g.extra != nil {
 		r.Handle("/*", g.extra)
 	}
 	return r
-}
-
-// readyz answers 200 when this node delivers to every node (Redis connected, nothing
-// queued), else 503: a load balancer may still send it traffic, it serves single-node.
-func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if !g.sio.Adapter().Ready() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":"degraded","fanout":"redis unreachable"}` + "\n"))
-		return
-	}
-	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // Sockets returns the Socket.IO server (tests and tools read its namespaces).
@@ -176,6 +176,7 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 	if err := g.sio.Broadcast(b); err != nil {
 		return fmt.Errorf("gateway: publish %s to org %s: %w", ev.Name, ev.Org, err)
 	}
+	g.metrics.eventsFired.WithLabelValues(ev.Name).Inc()
 	g.log.Debug("event published", "org", ev.Org, "event", ev.Name)
 	return nil
 }
@@ -192,9 +193,11 @@ func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (an
 	}
 	cred := auth.CredentialsFromHeader(req.Handshake.Header, payload.Token)
 	if err := g.members.Check(ctx, cred, org); err != nil {
+		g.metrics.admissions.WithLabelValues(err.Error()).Inc()
 		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr)
 		return nil, err
 	}
+	g.metrics.admissions.WithLabelValues("admitted").Inc()
 	return &admission{org: org, cred: cred}, nil
 }
 

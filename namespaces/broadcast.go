@@ -72,7 +72,13 @@ func (s *Server) DeliverLocal(b *Broadcast) int {
 		s.log.Error("broadcast not encodable", "nsp", b.Nsp, "event", b.Event, "err", err)
 		return 0
 	}
-	return ns.deliver(b, pkts)
+	n := ns.deliver(b, pkts)
+	s.stats.Broadcasts.Add(1)
+	s.stats.Deliveries.Add(int64(n))
+	if b.Event == EventResync {
+		s.stats.Resyncs.Add(int64(n))
+	}
+	return n
 }
 
 // resyncLocal emits EventResync to this node's sockets of nsp ("" = every namespace).

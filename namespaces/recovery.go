@@ -79,6 +79,7 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 				last = b.Offset
 			}
 			sock.recovered = true
+			s.stats.Recoveries.Add(1)
 			sock.releaseHeld(last)
 			s.saveSession(sock)
 			return
@@ -87,6 +88,8 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 	}
 	s.saveSession(sock)
 	if rec.attempt {
+		s.stats.RecoveryFailures.Add(1)
+		s.stats.Resyncs.Add(1)
 		_ = sock.Emit(EventResync, map[string]string{"reason": "recovery failed"})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/syncgate/syncgate/engineio"
@@ -68,6 +69,8 @@ type Server struct {
 	adapter Adapter
 	opts    Options
 	log     *slog.Logger
+
+	stats Stats
 
 	mu       sync.RWMutex
 	handlers []*Handler
@@ -180,3 +183,18 @@ func (s *Server) onOpen(c *engineio.Conn) engineio.Listener {
 	cl.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, cl.connectTimeout)
 	return cl
 }
+
+// Stats counts what the server did since it started (for metrics).
+type Stats struct {
+	Broadcasts       atomic.Int64 // broadcasts delivered on this node (local or from other nodes)
+	Deliveries       atomic.Int64 // socket deliveries on this node
+	Resyncs          atomic.Int64 // resync events sent to sockets
+	Recoveries       atomic.Int64 // sockets that recovered every missed broadcast
+	RecoveryFailures atomic.Int64 // reconnecting sockets told to resync instead
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// CountByTransport returns the number of Engine.IO sessions per transport.
+func (s *Server) CountByTransport() map[string]int { return s.engine.CountByTransport() }

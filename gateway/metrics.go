@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/syncgate/syncgate/engineio"
+	"github.com/syncgate/syncgate/namespaces"
+)
+
+// metrics are the gateway's Prometheus metrics, served at /metrics on the admin listener.
+// Labels are bounded: transports, results, status classes, and event names from the
+// trigger file; never org or user IDs.
+type metrics struct {
+	reg          *prometheus.Registry
+	admissions   *prometheus.CounterVec
+	proxyReqs    *prometheus.CounterVec
+	proxyLatency *prometheus.HistogramVec
+	memberCalls  prometheus.Histogram
+	eventsFired  *prometheus.CounterVec
+	unmatched    prometheus.Counter
+}
+
+func newMetrics(g *Gateway) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(name, help string, v func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, v)
+	}
+	gauge := func(name, help string, labels prometheus.Labels, v func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, v)
+	}
+	m.admissions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncgate_admissions_total", Help: "Namespace joins by result (admitted, unauthorized, forbidden, unavailable).",
+	}, []string{"result"})
+	m.proxyReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncgate_proxy_requests_total", Help: "Proxied API calls by method and status class.",
+	}, []string{"method", "status"})
+	m.proxyLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "syncgate_proxy_request_seconds", Help: "Time to answer a proxied API call, upstream included.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	}, []string{"method"})
+	m.memberCalls = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "syncgate_membership_upstream_seconds", Help: "Latency of upstream membership calls.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+	m.eventsFired = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncgate_events_fired_total", Help: "Events published, by event name (triggers and the publish API).",
+	}, []string{"event"})
+	m.unmatched = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "syncgate_unmatched_mutations_total", Help: "Successful mutating calls that fired no trigger.",
+	})
+	st := func() *namespaces.Stats { return g.sio.Stats() }
+	ms := func(pick func() uint64) func() float64 { return func() float64 { return float64(pick()) } }
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.admissions, m.proxyReqs, m.proxyLatency, m.memberCalls, m.eventsFired, m.unmatched,
+		gauge("syncgate_connections", "Open Engine.IO connections by transport.", prometheus.Labels{"transport": engineio.WebSocket},
+			func() float64 { return float64(g.sio.CountByTransport()[engineio.WebSocket]) }),
+		gauge("syncgate_connections", "Open Engine.IO connections by transport.", prometheus.Labels{"transport": engineio.Polling},
+			func() float64 { return float64(g.sio.CountByTransport()[engineio.Polling]) }),
+		gauge("syncgate_orgs_with_sockets", "Org namespaces with at least one socket on this node.", nil,
+			func() float64 { return float64(len(g.sio.Namespaces())) }),
+		f("syncgate_membership_cache_hits_total", "Membership checks answered from the cache.", ms(func() uint64 { return g.members.Stats().CacheHits })),
+		f("syncgate_membership_upstream_calls_total", "Membership calls sent upstream (cache misses and re-checks).", ms(func() uint64 { return g.members.Stats().UpstreamCalls })),
+		f("syncgate_revocations_total", "Sockets disconnected because their membership was revoked.", ms(func() uint64 { return g.members.Stats().Revoked })),
+		f("syncgate_broadcasts_total", "Broadcasts delivered on this node.", func() float64 { return float64(st().Broadcasts.Load()) }),
+		f("syncgate_deliveries_total", "Events queued to sockets on this node.", func() float64 { return float64(st().Deliveries.Load()) }),
+		f("syncgate_resyncs_total", "resync events sent to sockets.", func() float64 { return float64(st().Resyncs.Load()) }),
+		f("syncgate_recoveries_total", "Reconnecting sockets that recovered every missed event.", func() float64 { return float64(st().Recoveries.Load()) }),
+		f("syncgate_recovery_failures_total", "Reconnecting sockets told to resync instead.", func() float64 { return float64(st().RecoveryFailures.Load()) }),
+		f("syncgate_client_events_relayed_total", "Client events relayed.", func() float64 { return float64(g.clientStats.Relayed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_client_events_dropped_total", Help: "Client events dropped, by reason.", ConstLabels: prometheus.Labels{"reason": "undeclared"}},
+			func() float64 { return float64(g.clientStats.Undeclared.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_client_events_dropped_total", Help: "Client events dropped, by reason.", ConstLabels: prometheus.Labels{"reason": "malformed"}},
+			func() float64 { return float64(g.clientStats.Malformed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_client_events_dropped_total", Help: "Client events dropped, by reason.", ConstLabels: prometheus.Labels{"reason": "rate_limited"}},
+			func() float64 { return float64(g.clientStats.RateLimited.Load()) }),
+		gauge("syncgate_fanout_ready", "1 when broadcasts reach every node (Redis connected, nothing queued); always 1 on a single node.", nil,
+			func() float64 {
+				if g.sio.Adapter().Ready() {
+					return 1
+				}
+				return 0
+			}),
+	)
+	return m
+}
+
+// registerAdapter adds the Redis adapter's counters, when it is in use.
+func (m *metrics) registerAdapter(g *Gateway) {
+	f := func(name, help string, v func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, v)
+	}
+	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+		rs := ra.Stats()
+		m.reg.MustRegister(
+			f("syncgate_redis_publish_failures_total", "Broadcasts Redis did not take at once (delivered locally, queued).", func() float64 { return float64(rs.PublishFailures.Load()) }),
+			f("syncgate_redis_replayed_total", "Queued broadcasts written to Redis after an outage.", func() float64 { return float64(rs.Replayed.Load()) }),
+			f("syncgate_redis_reconnects_total", "Times the Redis bus reader recovered from an error.", func() float64 { return float64(rs.Reconnects.Load()) }),
+		)
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// instrument counts proxied calls by method and status class, and their latency.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		method := r.Method
+		switch method {
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		default:
+			method = "OTHER"
+		}
+		m.proxyReqs.WithLabelValues(method, strconv.Itoa(sw.status/100)+"xx").Inc()
+		m.proxyLatency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter records the status code; it keeps http.Flusher for streamed responses.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// timedTransport measures upstream membership calls.
+type timedTransport struct {
+	next http.RoundTripper
+	obs  prometheus.Observer
+}
+
+func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	t.obs.Observe(time.Since(start).Seconds())
+	return resp, err
+}
