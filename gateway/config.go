@@ -34,6 +34,7 @@ type Config struct {
 	AdminListen      string        // --admin-listen: publish API (and ops endpoints)
 	AdminToken       string        // --admin-token: bearer token of the publish API; empty disables it
 	PublishEvents    []string      // --publish-events: event names the publish API accepts besides the trigger file's
+	ShutdownTimeout  time.Duration // --shutdown-timeout: bound on a graceful stop
 	Demo             bool          // --demo: built-in example API, demo page, PoC triggers
 	LogFormat        string        // --log-format: text or json
 	LogLevel         string        // --log-level: debug, info, warn, error
@@ -52,6 +53,7 @@ func DefaultConfig() Config {
 		MaxPayload:       1_000_000,
 		MaxQueueBytes:    1 << 20,
 		RecoveryWindow:   2 * time.Minute,
+		ShutdownTimeout:  15 * time.Second,
 		ClientEventRate:  20,
 		ClientEventBurst: 40,
 		AdminListen:      "127.0.0.1:9090",
@@ -92,6 +94,7 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener (publish API); empty disables it")
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for POST /v1/publish on the admin listener; empty disables the publish API")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -166,7 +169,7 @@ func (c Config) Validate() error {
 		bad("memberships-path", "must start with / (got %q)", c.MembershipsPath)
 	}
 	for name, d := range map[string]time.Duration{
-		"membership-ttl": c.MembershipTTL, "upstream-timeout": c.UpstreamTimeout,
+		"membership-ttl": c.MembershipTTL, "upstream-timeout": c.UpstreamTimeout, "shutdown-timeout": c.ShutdownTimeout,
 		"ping-interval": c.PingInterval, "ping-timeout": c.PingTimeout,
 	} {
 		if d <= 0 {

@@ -1,5 +1,6 @@
 // Command syncgate runs the gateway (the default) and its tools: `syncgate conformance`
-// serves the protocol suites' reference configuration. `syncgate --help` lists the flags;
+// serves the protocol suites' reference configuration; `syncgate check`, `match` and
+// `suggest` help with trigger files. `syncgate --help` lists the flags;
 // every flag has a SYNCGATE_* environment twin.
 package main
 
@@ -16,11 +17,20 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "conformance":
 		err = runConformance(args[1:])
+	case len(args) > 0 && args[0] == "check":
+		err = runCheck(args[1:], os.Stdout, os.Stderr)
+	case len(args) > 0 && args[0] == "match":
+		err = runMatch(args[1:], os.Stdout, os.Stderr)
+	case len(args) > 0 && args[0] == "suggest":
+		err = runSuggest(args[1:], os.Stdout, os.Stderr)
 	default:
 		err = run(args)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
+	}
+	if errors.Is(err, errFailed) {
+		os.Exit(1)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syncgate:", err)

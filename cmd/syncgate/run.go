@@ -29,6 +29,9 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	opts := gateway.Options{Logger: log}
 	if cfg.Demo {
@@ -88,24 +91,56 @@ func run(args []string) error {
 	if cfg.Demo {
 		log.Info("demo page: open http://localhost" + portOf(ln.Addr()) + "/ in two windows")
 	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
-	case <-ctx.Done():
-		log.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = g.Close()
-		if admin != nil {
-			_ = admin.Shutdown(shutdownCtx)
-		}
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			return fmt.Errorf("shutdown: %w", err)
+	for {
+		select {
+		case err := <-errc:
+			if !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		case <-hup:
+			reloadTriggers(log, cfg, g)
+		case <-ctx.Done():
+			return shutdown(log, cfg, g, srv, admin)
 		}
 	}
+}
+
+// shutdown stops accepting, tells every socket to reconnect (elsewhere, behind a load
+// balancer), lets in-flight API calls finish, and returns within --shutdown-timeout.
+func shutdown(log *slog.Logger, cfg gateway.Config, g *gateway.Gateway, srv, admin *http.Server) error {
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }() // closes the listener first, then waits for calls
+	g.Drain()
+	err := <-done
+	if admin != nil {
+		_ = admin.Shutdown(ctx)
+	}
+	_ = g.Close()
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: in-flight calls still running after %s: %w", cfg.ShutdownTimeout, err)
+	}
+	log.Info("stopped")
 	return nil
+}
+
+// reloadTriggers re-reads the trigger file on SIGHUP; a bad file keeps the current set.
+func reloadTriggers(log *slog.Logger, cfg gateway.Config, g *gateway.Gateway) {
+	if cfg.Triggers == "" {
+		log.Warn("SIGHUP: no --triggers file to reload")
+		return
+	}
+	set, err := triggers.Load(cfg.Triggers)
+	if err != nil {
+		log.Error("SIGHUP: trigger file not reloaded; keeping the current triggers", "file", cfg.Triggers, "err", err)
+		return
+	}
+	g.SetTriggers(set)
+	log.Info("SIGHUP: triggers reloaded", "file", cfg.Triggers, "triggers", set.Len())
 }
 
 // startDemoAPI serves the built-in example API on a loopback port and returns its base URL.
