@@ -30,6 +30,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Post("/v1/publish", g.publishAPI)
 	r.Handle("/metrics", g.metrics.handler())
+	r.Get("/status", g.statusHTML)
+	r.Get("/v1/status", g.statusJSON)
 	r.Get("/v1/unmatched", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(g.Unmatched())
@@ -128,7 +130,7 @@ func decodePublish(body []byte) ([]publishRequest, error) {
 // validatePublish applies the trigger rules to one published event.
 func (g *Gateway) validatePublish(set *triggers.Set, pr publishRequest) (*namespaces.Broadcast, error) {
 	org, ok := triggers.CanonicalOrg(pr.Org.String())
-	if !ok {
+	if !ok || org == "0" { // no namespace is /org/0
 		return nil, errors.New("org must be an organization number")
 	}
 	if !triggers.ValidEventName(pr.Event) {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -38,11 +39,13 @@ type Gateway struct {
 	proxy    http.Handler
 	extra    http.Handler // mounted at "/" (the demo page), may be nil
 
-	clientStats ClientEventStats
-	metrics     *metrics
-	probe       *upstreamProbe
-	draining    atomic.Bool
-	unmatched   unmatchedTable
+	clientStats  ClientEventStats
+	metrics      *metrics
+	probe        *upstreamProbe
+	started      time.Time
+	stopAnnounce context.CancelFunc
+	draining     atomic.Bool
+	unmatched    unmatchedTable
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -123,6 +126,10 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	})
 	g.metrics.registerAdapter(g)
 	g.probe = newUpstreamProbe(cfg.Upstream)
+	g.started = time.Now().UTC()
+	var actx context.Context
+	actx, g.stopAnnounce = context.WithCancel(context.Background())
+	go g.announce(actx)
 	g.sio.Handle(namespaces.Handler{
 		Match:     orgNamespace.MatchString,
 		Admit:     g.admit,
@@ -156,6 +163,7 @@ func (g *Gateway) SetTriggers(s *triggers.Set) { g.triggers.Store(s) }
 
 // Close disconnects every socket and stops background work.
 func (g *Gateway) Close() error {
+	g.stopAnnounce()
 	err := g.sio.Close()
 	g.members.Close()
 	return err

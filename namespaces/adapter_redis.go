@@ -495,3 +495,43 @@ func (a *RedisAdapter) TakeSession(ctx context.Context, pid string) (*SessionSta
 	}
 	return &s, nil
 }
+
+// NodeInfo is what each node announces about itself in Redis, for the status page.
+type NodeInfo struct {
+	ID          string         `json:"id"`
+	Seen        time.Time      `json:"seen"`
+	Connections map[string]int `json:"connections"`
+	Orgs        int            `json:"orgs"`
+}
+
+const redisNodePrefix = "syncgate:{sg}:node:"
+
+// NodeID returns this node's ID on the bus.
+func (a *RedisAdapter) NodeID() string { return a.uid }
+
+// Announce records this node's info for 15 s; callers repeat it every few seconds.
+func (a *RedisAdapter) Announce(ctx context.Context, info NodeInfo) error {
+	info.ID, info.Seen = a.uid, time.Now().UTC()
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	return a.rdb.Set(ctx, redisNodePrefix+a.uid, b, 15*time.Second).Err()
+}
+
+// Nodes returns the nodes that announced themselves in the last 15 s.
+func (a *RedisAdapter) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	var out []NodeInfo
+	iter := a.rdb.Scan(ctx, 0, redisNodePrefix+"*", 100).Iterator()
+	for n := 0; iter.Next(ctx) && n < 1000; n++ {
+		b, err := a.rdb.Get(ctx, iter.Val()).Bytes()
+		if err != nil {
+			continue
+		}
+		var ni NodeInfo
+		if json.Unmarshal(b, &ni) == nil {
+			out = append(out, ni)
+		}
+	}
+	return out, iter.Err()
+}
