@@ -33,6 +33,9 @@ need_pkg() {
 need_pkg redis-server redis-server
 need_pkg node nodejs
 need_pkg npm npm
+export PATH="$PATH:/usr/sbin:/sbin" # Debian's nginx is /usr/sbin/nginx
+need_pkg nginx nginx
+need_pkg docker-compose docker-compose
 
 # Go from /usr/local/go when it is not on PATH.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then

@@ -17,6 +17,8 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "conformance":
 		err = runConformance(args[1:])
+	case len(args) > 0 && args[0] == "demo-api":
+		err = runDemoAPI(args[1:])
 	case len(args) > 0 && args[0] == "check":
 		err = runCheck(args[1:], os.Stdout, os.Stderr)
 	case len(args) > 0 && args[0] == "match":

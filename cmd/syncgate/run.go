@@ -35,12 +35,12 @@ func run(args []string) error {
 
 	opts := gateway.Options{Logger: log}
 	if cfg.Demo {
-		upstream, closeDemo, err := startDemoAPI(log)
-		if err != nil {
-			return err
-		}
-		defer closeDemo()
-		if cfg.Upstream == "" {
+		if cfg.Upstream == "" { // else: a shared demo API (syncgate demo-api), as in docker-compose
+			upstream, closeDemo, err := startDemoAPI(log)
+			if err != nil {
+				return err
+			}
+			defer closeDemo()
 			cfg.Upstream = upstream
 		}
 		opts.Root = demo.Page()
