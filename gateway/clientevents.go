@@ -25,8 +25,9 @@ const (
 // admission is what an admitted socket keeps: who it is, which org it joined, and its
 // client-event budget.
 type admission struct {
-	org  string
-	cred auth.Credentials
+	org     string
+	cred    auth.Credentials
+	session string // session mode: the session ID
 
 	once    sync.Once
 	limiter *rate.Limiter
@@ -34,19 +35,22 @@ type admission struct {
 	warned  atomic.Bool
 }
 
-// OwnerKeys implements namespaces.Owner: a request made with the same Authorization or the
-// same Cookie header comes from the owner of this socket.
+// OwnerKeys implements namespaces.Owner: a request made with the same credential comes from
+// the owner of this socket.
 func (a *admission) OwnerKeys() []string { return ownerKeys(a.cred) }
 
+// ownerKeys is the credential that identifies a user: the Authorization header when there is
+// one, else the Cookie header. Never both: with a bearer token the cookies may be shared by
+// many users (language, consent), and matching on them would let one user silence another's
+// socket.
 func ownerKeys(c auth.Credentials) []string {
-	var keys []string
-	if c.Authorization != "" {
-		keys = append(keys, hashKey("a", c.Authorization))
+	switch {
+	case c.Authorization != "":
+		return []string{hashKey("a", c.Authorization)}
+	case c.Cookie != "":
+		return []string{hashKey("c", c.Cookie)}
 	}
-	if c.Cookie != "" {
-		keys = append(keys, hashKey("c", c.Cookie))
-	}
-	return keys
+	return nil
 }
 
 func hashKey(kind, v string) string {
@@ -140,7 +144,10 @@ func (g *Gateway) allow(s *namespaces.Socket, a *admission) bool {
 	if n > int64(2*g.cfg.ClientEventBurst) {
 		g.clientStats.Kicked.Add(1)
 		g.log.Warn("socket disconnected for flooding", "org", a.org, "sid", s.ID(), "dropped", n)
-		s.Disconnect(true)
+		// The namespace only, not the connection: over polling a closed connection loses the
+		// queued DISCONNECT, and a client that sees "transport close" reconnects by itself;
+		// "io server disconnect" makes it stay away.
+		s.Disconnect(false)
 	}
 	return false
 }

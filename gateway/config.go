@@ -35,9 +35,23 @@ type Config struct {
 	AdminToken       string        // --admin-token: bearer token of the publish API; empty disables it
 	PublishEvents    []string      // --publish-events: event names the publish API accepts besides the trigger file's
 	ShutdownTimeout  time.Duration // --shutdown-timeout: bound on a graceful stop
-	Demo             bool          // --demo: built-in example API, demo page, PoC triggers
-	LogFormat        string        // --log-format: text or json
-	LogLevel         string        // --log-level: debug, info, warn, error
+
+	Auth              string   // --auth: "proxy" (forward the browser's credentials) or "session" (syncgate owns the login)
+	SessionStore      string   // --session-store: memory, bolt:PATH or redis (default: redis with --redis, else bolt:syncgate-sessions.db)
+	SessionCookie     string   // --session-cookie
+	InsecureCookies   bool     // --insecure-cookies: no Secure attribute (local plain HTTP only)
+	LandingPath       string   // --landing-path: where a login lands
+	OAuthProvider     string   // --oauth-provider: google or generic
+	OAuthClientID     string   // --oauth-client-id
+	OAuthClientSecret string   // --oauth-client-secret (prefer SYNCGATE_OAUTH_CLIENT_SECRET)
+	OAuthRedirectURL  string   // --oauth-redirect-url: this gateway's /auth/callback, as registered
+	OAuthAuthURL      string   // --oauth-auth-url (generic)
+	OAuthTokenURL     string   // --oauth-token-url (generic)
+	OAuthUserinfoURL  string   // --oauth-userinfo-url (generic, optional)
+	OAuthScopes       []string // --oauth-scopes
+	Demo              bool     // --demo: built-in example API, demo page, PoC triggers
+	LogFormat         string   // --log-format: text or json
+	LogLevel          string   // --log-level: debug, info, warn, error
 }
 
 // DefaultConfig returns the defaults documented in the README.
@@ -54,6 +68,10 @@ func DefaultConfig() Config {
 		MaxQueueBytes:    1 << 20,
 		RecoveryWindow:   2 * time.Minute,
 		ShutdownTimeout:  15 * time.Second,
+		Auth:             "proxy",
+		SessionCookie:    "sg_session",
+		LandingPath:      "/",
+		OAuthProvider:    "google",
 		ClientEventRate:  20,
 		ClientEventBurst: 40,
 		AdminListen:      "127.0.0.1:9090",
@@ -73,7 +91,7 @@ func EnvName(flagName string) string {
 func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("syncgate", flag.ContinueOnError)
-	var origins, roles, publishEvents string
+	var origins, roles, publishEvents, scopes string
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the upstream API (required unless --demo)")
 	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
@@ -95,6 +113,19 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for POST /v1/publish on the admin listener; empty disables the publish API")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
+	fs.StringVar(&c.Auth, "auth", c.Auth, `"proxy": forward the browser's Cookie/Authorization; "session": syncgate owns sessions and OAuth login`)
+	fs.StringVar(&c.SessionStore, "session-store", c.SessionStore, "session mode: memory, bolt:PATH or redis (default: redis with --redis, else bolt:syncgate-sessions.db)")
+	fs.StringVar(&c.SessionCookie, "session-cookie", c.SessionCookie, "session mode: cookie name")
+	fs.BoolVar(&c.InsecureCookies, "insecure-cookies", c.InsecureCookies, "session mode: cookies without Secure, for local plain HTTP only")
+	fs.StringVar(&c.LandingPath, "landing-path", c.LandingPath, "session mode: local path a finished login redirects to")
+	fs.StringVar(&c.OAuthProvider, "oauth-provider", c.OAuthProvider, "session mode: google or generic")
+	fs.StringVar(&c.OAuthClientID, "oauth-client-id", c.OAuthClientID, "session mode: OAuth client ID")
+	fs.StringVar(&c.OAuthClientSecret, "oauth-client-secret", c.OAuthClientSecret, "session mode: OAuth client secret (prefer the environment variable)")
+	fs.StringVar(&c.OAuthRedirectURL, "oauth-redirect-url", c.OAuthRedirectURL, "session mode: absolute URL of this gateway's /auth/callback")
+	fs.StringVar(&c.OAuthAuthURL, "oauth-auth-url", c.OAuthAuthURL, "session mode, generic provider: authorization endpoint")
+	fs.StringVar(&c.OAuthTokenURL, "oauth-token-url", c.OAuthTokenURL, "session mode, generic provider: token endpoint")
+	fs.StringVar(&c.OAuthUserinfoURL, "oauth-userinfo-url", c.OAuthUserinfoURL, "session mode, generic provider: userinfo endpoint (optional)")
+	fs.StringVar(&scopes, "oauth-scopes", "", "session mode: comma list of scopes (google default: openid,email,profile)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -122,6 +153,7 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	c.AllowedOrigins = splitList(origins)
 	c.MemberRoles = splitList(roles)
 	c.PublishEvents = splitList(publishEvents)
+	c.OAuthScopes = splitList(scopes)
 	return c, c.Validate()
 }
 
@@ -190,6 +222,24 @@ func (c Config) Validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		bad("admin-token", "must be at least 16 characters")
+	}
+	switch c.Auth {
+	case "proxy":
+	case "session":
+		if c.OAuthClientID == "" {
+			bad("oauth-client-id", "required with --auth session")
+		}
+		if c.OAuthRedirectURL == "" {
+			bad("oauth-redirect-url", "required with --auth session")
+		}
+		if c.OAuthProvider != "google" && c.OAuthProvider != "generic" {
+			bad("oauth-provider", "must be google or generic, got %q", c.OAuthProvider)
+		}
+		if c.OAuthProvider == "generic" && (c.OAuthAuthURL == "" || c.OAuthTokenURL == "") {
+			bad("oauth-auth-url", "--oauth-auth-url and --oauth-token-url are required with --oauth-provider generic")
+		}
+	default:
+		bad("auth", "must be proxy or session, got %q", c.Auth)
 	}
 	if c.MaxPayload < 1024 {
 		bad("max-payload", "must be at least 1024 bytes")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/proxy"
+	"github.com/syncgate/syncgate/sessions"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -46,6 +48,8 @@ type Gateway struct {
 	stopAnnounce context.CancelFunc
 	draining     atomic.Bool
 	unmatched    unmatchedTable
+	sessions     *sessions.Manager // session mode only
+	sessStore    sessions.Store
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -73,12 +77,24 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	if g.origins, err = auth.NewOrigins(cfg.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("gateway: --allowed-origins: %w", err)
 	}
+	mcfgRewrite := func(*http.Request) {}
+	if cfg.Auth == "session" {
+		if g.sessions, g.sessStore, err = newSessions(cfg, g.origins, g); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		mcfgRewrite = func(r *http.Request) {
+			if err := g.sessions.SetUpstreamAuth(r); err != nil {
+				g.log.Warn("session token not available for the membership check", "err", err)
+			}
+		}
+	}
 	g.members, err = auth.NewMemberships(auth.MembershipsConfig{
-		URL:    strings.TrimSuffix(cfg.Upstream, "/") + cfg.MembershipsPath,
-		Roles:  cfg.MemberRoles,
-		TTL:    cfg.MembershipTTL,
-		Logger: log,
-		Client: &http.Client{Transport: timedTransport{http.DefaultTransport, g.metrics.memberCalls}},
+		Rewrite: mcfgRewrite,
+		URL:     strings.TrimSuffix(cfg.Upstream, "/") + cfg.MembershipsPath,
+		Roles:   cfg.MemberRoles,
+		TTL:     cfg.MembershipTTL,
+		Logger:  log,
+		Client:  &http.Client{Transport: timedTransport{http.DefaultTransport, g.metrics.memberCalls}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: memberships: %w", err)
@@ -89,6 +105,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Timeout:   cfg.UpstreamTimeout,
 		Triggers:  g.triggers.Load,
 		Publisher: g,
+		Rewrite:   g.rewriteFor(cfg),
 		Logger:    log,
 		OnUnmatched: func(method, path string) {
 			g.metrics.unmatched.Inc()
@@ -118,7 +135,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			PingTimeout:   cfg.PingTimeout,
 			MaxPayload:    cfg.MaxPayload,
 			MaxQueueBytes: cfg.MaxQueueBytes,
-			AllowRequest:  g.origins.Allowed,
+			AllowRequest:  g.allowRequestFor(cfg),
 		},
 		Adapter:        adapter,
 		RecoveryWindow: cfg.RecoveryWindow,
@@ -148,7 +165,14 @@ func (g *Gateway) Handler() http.Handler {
 	})
 	r.Get("/readyz", g.readyz)
 	r.Handle("/socket.io/", g.sio)
-	r.Handle(g.cfg.APIPrefix+"/*", g.metrics.instrument(originator(g.proxy)))
+	api := originator(g.proxy)
+	if g.sessions != nil {
+		for _, rt := range g.sessions.Routes() {
+			r.Method(rt.Method, rt.Path, rt.Handler)
+		}
+		api = g.sessions.RequireSession(api)
+	}
+	r.Handle(g.cfg.APIPrefix+"/*", g.metrics.instrument(api))
 	if g.extra != nil {
 		r.Handle("/*", g.extra)
 	}
@@ -166,6 +190,10 @@ func (g *Gateway) Close() error {
 	g.stopAnnounce()
 	err := g.sio.Close()
 	g.members.Close()
+	if g.sessions != nil {
+		_ = g.sessions.Close()
+		_ = g.sessStore.Close()
+	}
 	return err
 }
 
@@ -200,13 +228,22 @@ func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (an
 		_ = json.Unmarshal(req.Auth, &payload)
 	}
 	cred := auth.CredentialsFromHeader(req.Handshake.Header, payload.Token)
+	sessionID := ""
+	if g.sessions != nil {
+		sess, err := g.sessionOf(req.Handshake.Header)
+		if err != nil || !sess.LoggedIn() {
+			g.metrics.admissions.WithLabelValues("unauthorized").Inc()
+			return nil, auth.ErrUnauthorized
+		}
+		cred, sessionID = g.sessionCredentials(req.Handshake.Header), sess.ID
+	}
 	if err := g.members.Check(ctx, cred, org); err != nil {
 		g.metrics.admissions.WithLabelValues(err.Error()).Inc()
 		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr)
 		return nil, err
 	}
 	g.metrics.admissions.WithLabelValues("admitted").Inc()
-	return &admission{org: org, cred: cred}, nil
+	return &admission{org: org, cred: cred, session: sessionID}, nil
 }
 
 // onConnect keeps re-checking an admitted socket's membership and drops it on revocation.
@@ -218,6 +255,26 @@ func (g *Gateway) onConnect(s *namespaces.Socket) {
 		s.Disconnect(false)
 	})
 	s.OnDisconnect(func(string) { stop() })
+	if a.session != "" {
+		g.registerSession(s, a.session)
+	}
+}
+
+// rewriteFor is the proxy's extra rewrite: the session's bearer token in session mode.
+func (g *Gateway) rewriteFor(cfg Config) func(*httputil.ProxyRequest) {
+	if cfg.Auth != "session" {
+		return nil
+	}
+	return g.proxyRewrite
+}
+
+// allowRequestFor vets Engine.IO requests: the Origin allowlist, plus a session in
+// session mode.
+func (g *Gateway) allowRequestFor(cfg Config) func(*http.Request) error {
+	if cfg.Auth == "session" {
+		return g.allowSocket
+	}
+	return g.origins.Allowed
 }
 
 // HeaderSocketID names, on a mutating API call, the caller's own socket, which then does
