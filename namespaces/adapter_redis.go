@@ -49,8 +49,8 @@ type RedisAdapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	busUp     atomic.Bool
-	redisBorn atomic.Int64 // unix ms when the Redis server started (from INFO uptime)
+	busUp atomic.Bool
+	epoch atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
 
 	mu       sync.Mutex
 	pending  []*Broadcast
@@ -86,16 +86,21 @@ const (
 	redisBus       = "syncgate:{sg}:bus"
 	redisLogPrefix = "syncgate:{sg}:log:"
 	redisPIDPrefix = "syncgate:{sg}:pid:"
+	redisEpoch     = "syncgate:{sg}:epoch"
+	redisBusSeq    = "syncgate:{sg}:busseq"
 	emitterPattern = "socket.io#*"
 )
 
 // publishScript appends a broadcast to its namespace log (trimmed by length and age,
 // expiring when idle) and to the bus, and returns the log offset.
+// Every bus entry carries a sequence number from one counter, incremented in the same
+// script, so a reader sees a gap (trimmed or lost entries) as a jump in the sequence.
 var publishScript = redis.NewScript(`
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[1])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'p', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'o', id, 'n', ARGV[2])
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'o', id, 'n', ARGV[2], 's', seq)
 return id
 `)
 
@@ -230,7 +235,7 @@ func (a *RedisAdapter) write(payload []byte, nsp string) (string, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
 	minID := strconv.FormatInt(time.Now().Add(-a.window).UnixMilli(), 10)
-	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus},
+	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus, redisBusSeq},
 		payload, a.uid, a.perNsp, a.busMax, minID, a.window.Milliseconds()).Text()
 	if err != nil {
 		return "", fmt.Errorf("namespaces: redis publish: %w", err)
@@ -280,6 +285,7 @@ func (a *RedisAdapter) flushPending() {
 func (a *RedisAdapter) readBus() {
 	defer a.wg.Done()
 	last := ""     // bus position; "" until known
+	var next int64 // the bus sequence number expected next; 0 until known
 	broken := true // a fresh start counts as a reconnect: establish the position
 	backoff := 50 * time.Millisecond
 	for a.ctx.Err() == nil {
@@ -312,6 +318,15 @@ func (a *RedisAdapter) readBus() {
 		}
 		for _, s := range res {
 			for _, m := range s.Messages {
+				if seq, err := strconv.ParseInt(fmt.Sprint(m.Values["s"]), 10, 64); err == nil {
+					if next != 0 && seq != next {
+						// Entries were trimmed before this node read them, or Redis lost data.
+						a.log.Warn("redis bus gap; telling local sockets to resync", "want_seq", next, "got_seq", seq)
+						a.stats.Resyncs.Add(1)
+						a.hooks.Resync("", "events lost")
+					}
+					next = seq + 1
+				}
 				last = m.ID
 				a.deliverBus(m)
 			}
@@ -334,11 +349,11 @@ func (a *RedisAdapter) hasPending() bool {
 func (a *RedisAdapter) reconnect(last string) (string, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
-	born, err := a.redisStart(ctx)
+	ep, err := a.dataEpoch(ctx)
 	if err != nil {
 		return "", err
 	}
-	prevBorn := a.redisBorn.Swap(born)
+	prevEpoch := a.epoch.Swap(ep)
 	info, err := a.rdb.XInfoStream(ctx, redisBus).Result()
 	head := "0-0"
 	switch {
@@ -353,10 +368,9 @@ func (a *RedisAdapter) reconnect(last string) (string, error) {
 		return head, nil
 	}
 	a.stats.Reconnects.Add(1)
-	restarted := prevBorn != 0 && abs(born-prevBorn) > 2000
-	trimmed := info != nil && info.MaxDeletedEntryID != "" && !OffsetAfter(last, info.MaxDeletedEntryID) && last != info.MaxDeletedEntryID && info.MaxDeletedEntryID != "0-0"
-	if restarted || trimmed || (info == nil && last != "0-0") {
-		a.log.Warn("redis bus continuity lost; telling local sockets to resync", "restarted", restarted, "trimmed", trimmed)
+	restarted := prevEpoch != 0 && ep != prevEpoch
+	if restarted || (info == nil && last != "0-0") {
+		a.log.Warn("redis bus continuity lost; telling local sockets to resync", "data_lost", restarted)
 		a.stats.Resyncs.Add(1)
 		a.hooks.Resync("", "redis reconnected")
 		return head, nil
@@ -365,29 +379,20 @@ func (a *RedisAdapter) reconnect(last string) (string, error) {
 	return last, nil
 }
 
-func abs(x int64) int64 {
-	if x < 0 {
-		return -x
+// dataEpoch returns when the Redis data set began (unix ms): a key written once, with NX,
+// by the first node that finds it missing. A Redis that lost its data (restarted without
+// persistence, flushed, failed over to an empty replica) gets a new epoch, so offsets and
+// bus positions from before it are known to be unreliable; a restart that kept its data
+// keeps its epoch.
+func (a *RedisAdapter) dataEpoch(ctx context.Context) (int64, error) {
+	if err := a.rdb.SetNX(ctx, redisEpoch, time.Now().UnixMilli(), 0).Err(); err != nil {
+		return 0, fmt.Errorf("namespaces: redis epoch: %w", err)
 	}
-	return x
-}
-
-// redisStart returns when the Redis server started (unix ms), from INFO uptime.
-func (a *RedisAdapter) redisStart(ctx context.Context) (int64, error) {
-	s, err := a.rdb.Info(ctx, "server").Result()
+	ep, err := a.rdb.Get(ctx, redisEpoch).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("namespaces: redis info: %w", err)
+		return 0, fmt.Errorf("namespaces: redis epoch: %w", err)
 	}
-	for _, line := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "uptime_in_seconds:"); ok {
-			up, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				break
-			}
-			return time.Now().UnixMilli() - up*1000, nil
-		}
-	}
-	return 0, errors.New("namespaces: redis info: no uptime")
+	return ep, nil
 }
 
 func (a *RedisAdapter) deliverBus(m redis.XMessage) {
@@ -428,25 +433,26 @@ func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcas
 	if err != nil {
 		return nil, false, nil
 	}
-	now := time.Now()
-	if int64(o.ms) < now.Add(-a.window).UnixMilli() || int64(o.ms) < a.redisBorn.Load() {
-		return nil, false, nil // older than the window, or from before this Redis started
+	if int64(o.ms) < time.Now().Add(-a.window).UnixMilli() {
+		return nil, false, nil // older than the window
 	}
-	key := redisLogPrefix + nsp
-	info, err := a.rdb.XInfoStream(ctx, key).Result()
+	ep, err := a.dataEpoch(ctx)
 	if err != nil {
-		if strings.Contains(err.Error(), "no such key") {
-			return nil, true, nil // nothing published since (the log expires when idle)
-		}
-		return nil, false, fmt.Errorf("namespaces: redis log info: %w", err)
+		return nil, false, err
 	}
-	if d := info.MaxDeletedEntryID; d != "" && d != "0-0" && !OffsetAfter(off, d) && off != d {
-		return nil, false, nil // trimmed past the client's position
+	if int64(o.ms) < ep {
+		return nil, false, nil // from before Redis lost its data (or before the log began)
 	}
-	msgs, err := a.rdb.XRange(ctx, key, "("+off, "+").Result()
+	// The client's own last entry must still be in the log: trimming removes the oldest
+	// entries first, so then every entry after it is there too.
+	msgs, err := a.rdb.XRange(ctx, redisLogPrefix+nsp, off, "+").Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("namespaces: redis log range: %w", err)
 	}
+	if len(msgs) == 0 || msgs[0].ID != off {
+		return nil, false, nil // trimmed past the client's position, lost, or not an offset of this log
+	}
+	msgs = msgs[1:]
 	out := make([]*Broadcast, 0, len(msgs))
 	for _, m := range msgs {
 		p, _ := m.Values["p"].(string)

@@ -14,6 +14,12 @@ import (
 // running; past it the connection is closed.
 const maxPendingPackets = 128
 
+// maxNamespacesPerConn bounds the namespaces one connection may join or be joining, so a
+// client cannot start unbounded admissions (each may call the upstream).
+const maxNamespacesPerConn = 32
+
+var errTooManyNamespaces = errors.New("too many namespaces on one connection")
+
 // nsState is one namespace of one connection: admitting, draining, or connected.
 type nsState struct {
 	sock     *Socket  // nil while the admission runs
@@ -127,6 +133,11 @@ func (c *client) connect(p packet) {
 		}
 		return
 	}
+	if len(c.sockets) >= maxNamespacesPerConn {
+		c.mu.Unlock()
+		c.sendConnectError(p.nsp, errTooManyNamespaces)
+		return
+	}
 	st := &nsState{}
 	c.sockets[p.nsp] = st
 	c.mu.Unlock()
@@ -167,9 +178,10 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 	st.draining = true
 	c.connected = true
 	c.connectTimer.Stop()
-	// The CONNECT answer is queued before the socket can receive any broadcast.
-	c.sendText(encodePacket(pConnect, p.nsp, -1, 0, connectJSON(sock)))
+	// Joined first, so no broadcast sent after the client sees CONNECT can miss it; what
+	// arrives meanwhile is held and sent after the CONNECT answer by finishRecovery.
 	c.srv.join(sock, h)
+	c.sendText(encodePacket(pConnect, p.nsp, -1, 0, connectJSON(sock)))
 	c.mu.Unlock()
 	c.srv.finishRecovery(c.ctx, sock, rec)
 

@@ -55,10 +55,12 @@ func (ns *Namespace) add(s *Socket) {
 func (ns *Namespace) remove(s *Socket) int {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	if ns.sockets[s.id] != s {
+	if s.idx >= len(ns.list) || ns.list[s.idx] != s {
 		return len(ns.list)
 	}
-	delete(ns.sockets, s.id)
+	if ns.sockets[s.id] == s {
+		delete(ns.sockets, s.id)
+	}
 	last := ns.list[len(ns.list)-1]
 	ns.list[s.idx] = last
 	last.idx = s.idx

@@ -102,14 +102,13 @@ func payloadValid(p packet) bool {
 	case pDisconnect:
 		return p.data == nil
 	case pEvent, pBinaryEvent:
-		if first != '[' || p.data == nil {
+		if first != '[' {
 			return false
 		}
-		var head []json.RawMessage
-		if json.Unmarshal(p.data, &head) != nil || len(head) == 0 {
-			return false
-		}
-		c := firstByte(head[0])
+		// p.data is valid JSON (checked by the caller) and opens an array, so its first
+		// element starts at the first non-blank byte after '[' (']' when empty). Read it in
+		// place: unmarshalling every element just to look at one cost ~60 bytes per byte.
+		c := firstByte(p.data[bytes.IndexByte(p.data, '[')+1:])
 		return c == '"' || (c >= '0' && c <= '9') || c == '-'
 	case pAck, pBinaryAck:
 		return p.id >= 0 && first == '['

@@ -22,8 +22,9 @@ type recovery struct {
 }
 
 // prepareRecovery gives sock a pid and, if the client asks to recover a saved session of
-// this namespace, its old ID and rooms. Live broadcasts are held from here until
-// finishRecovery has sent the missed ones.
+// this namespace, its old ID and rooms. (Every new socket holds live broadcasts from its
+// join until finishRecovery: after the missed ones, if any, and always after the CONNECT
+// answer.)
 func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []byte) recovery {
 	if s.opts.RecoveryWindow <= 0 {
 		return recovery{}
@@ -47,10 +48,15 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 	if st == nil || st.Nsp != sock.nspName {
 		return rec
 	}
+	if ns := s.Namespace(st.Nsp); ns != nil {
+		if old := ns.Socket(st.SID); old != nil {
+			// Its old transport is still open here (the client gave up on it first): that
+			// socket is stale; it leaves before the recovered one takes its ID.
+			old.Disconnect(false)
+		}
+	}
 	rec.state = st
 	sock.id, sock.pid = st.SID, st.PID
-	sock.holding = true
-	sock.recovering.Store(true)
 	return rec
 }
 
@@ -58,6 +64,7 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 // missed broadcasts, then what was held meanwhile; or it tells the client to resync.
 func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery) {
 	if s.opts.RecoveryWindow <= 0 {
+		sock.releaseHeld("")
 		return
 	}
 	if rec.state != nil {
@@ -84,8 +91,8 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 			s.saveSession(sock)
 			return
 		}
-		sock.releaseHeld("")
 	}
+	sock.releaseHeld("")
 	s.saveSession(sock)
 	if rec.attempt {
 		s.stats.RecoveryFailures.Add(1)

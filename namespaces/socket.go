@@ -49,7 +49,8 @@ type Socket struct {
 }
 
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {
-	s := &Socket{id: newID(), nspName: nsp, client: c, handler: h, data: data}
+	s := &Socket{id: newID(), nspName: nsp, client: c, handler: h, data: data, holding: true}
+	s.recovering.Store(true) // broadcasts are held until the CONNECT answer is out (finishRecovery)
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
 	return s
 }

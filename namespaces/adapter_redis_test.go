@@ -1,0 +1,419 @@
+package namespaces_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/syncgate/syncgate/internal/testenv"
+	"github.com/syncgate/syncgate/namespaces"
+)
+
+// quietRedis drops go-redis's own log lines (dial failures while Redis is down, which
+// these tests cause on purpose).
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedis{}) }
+
+// newRedisAdapter returns an initialised RedisAdapter on url (client settings as in
+// production: ParseRedisURL), ready when wantReady. Its hooks are released and it is closed
+// when the test ends.
+func newRedisAdapter(t *testing.T, url string, o namespaces.RedisOptions, hooks *hookLog, wantReady bool) *namespaces.RedisAdapter {
+	t.Helper()
+	rdb, err := namespaces.ParseRedisURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Client = rdb
+	o.Logger = slog.New(slog.DiscardHandler)
+	a := namespaces.NewRedisAdapter(o)
+	a.Init(hooks.hooks())
+	t.Cleanup(func() {
+		hooks.release()
+		done := make(chan struct{})
+		go func() { _ = a.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("RedisAdapter.Close did not return within 10s")
+		}
+	})
+	if wantReady {
+		waitReady(t, a, true)
+	}
+	return a
+}
+
+// waitReady polls a.Ready() until it is want, for at most 20s.
+func waitReady(t *testing.T, a namespaces.Adapter, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Ready() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("adapter Ready() still %v after 20s", !want)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a status: nothing to await
+	}
+}
+
+// redisAdmin is a plain client of r for the test's own commands.
+func redisAdmin(t *testing.T, r *testenv.Redis) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func redisDo(t *testing.T, rdb *redis.Client, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Do(ctx, args...).Err(); err != nil {
+		t.Fatalf("redis %v: %v", args, err)
+	}
+}
+
+// aclNode creates a Redis user for one node and returns its URL. Turning the user off and
+// killing its connections cuts that node from Redis while the others and the data stay:
+// a network partition.
+func aclNode(t *testing.T, r *testenv.Redis, name string) string {
+	t.Helper()
+	redisDo(t, redisAdmin(t, r), "ACL", "SETUSER", name, "on", ">pw", "~*", "&*", "+@all")
+	return fmt.Sprintf("redis://%s:pw@%s/0", name, r.Addr())
+}
+
+func partition(t *testing.T, r *testenv.Redis, name string) {
+	t.Helper()
+	rdb := redisAdmin(t, r)
+	redisDo(t, rdb, "ACL", "SETUSER", name, "off")
+	redisDo(t, rdb, "CLIENT", "KILL", "USER", name)
+}
+
+func heal(t *testing.T, r *testenv.Redis, name string) {
+	t.Helper()
+	redisDo(t, redisAdmin(t, r), "ACL", "SETUSER", name, "on")
+}
+
+func TestRedisAdapterBehaviours(t *testing.T) {
+	adapterBehaviours(t, func(t *testing.T, window time.Duration, perNsp int, hooks *hookLog) namespaces.Adapter {
+		r := testenv.StartRedis(t)
+		return newRedisAdapter(t, r.URL(), namespaces.RedisOptions{RecoveryWindow: window, PerNamespace: int64(perNsp)}, hooks, true)
+	})
+}
+
+func TestRedisAdapterFansOutToOtherNodesOnceInOrder(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha, hb := &hookLog{}, &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	x1 := &namespaces.Broadcast{Nsp: "/org/1", Event: "x1", Args: []any{map[string]any{"personId": 3}}, Rooms: []string{"view:2"}}
+	if err := a.Publish(x1); err != nil {
+		t.Fatal(err)
+	}
+	x2 := publishTo(t, a, "/org/2", "x2")
+	hb.waitFor(t, "x1 and x2 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) >= 2 })
+	got := hb.delivered()
+	if got[0].Offset != x1.Offset || wireOf(got[0]) != wireOf(x1) || got[1].Offset != x2.Offset || got[1].Nsp != "/org/2" {
+		t.Fatalf("node B got %s %s / %s %s, want %s %s / %s",
+			got[0].Offset, wireOf(got[0]), got[1].Offset, got[1].Nsp, x1.Offset, wireOf(x1), x2.Offset)
+	}
+	// B's publish reaches A after x1 and x2 on the bus: A has read past its own publishes,
+	// which it delivered once, at publish time, and not again.
+	publishTo(t, b, "/org/1", "z")
+	ha.waitFor(t, "z on node A", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "z") })
+	if seq := ha.sequence(); !slices.Equal(seq, []string{"x1", "x2", "z"}) {
+		t.Fatalf("node A delivered %q, want x1, x2, z", seq)
+	}
+	if seq := hb.sequence(); !slices.Equal(seq, []string{"x1", "x2", "z"}) {
+		t.Fatalf("node B delivered %q, want x1, x2, z", seq)
+	}
+}
+
+func TestRedisAdapterSessionSavedOnOneNodeIsTakenOnAnotherOnce(t *testing.T) {
+	r := testenv.StartRedis(t)
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	ctx := context.Background()
+	if err := a.SaveSession(ctx, namespaces.SessionState{PID: "p", SID: "s", Nsp: "/org/1", Rooms: []string{"r"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := b.TakeSession(ctx, "p"); err != nil || st == nil || st.SID != "s" || !slices.Equal(st.Rooms, []string{"r"}) {
+		t.Fatalf("TakeSession on node B = %+v, %v", st, err)
+	}
+	if st, err := a.TakeSession(ctx, "p"); err != nil || st != nil {
+		t.Fatalf("TakeSession on node A after B took it = %+v, %v; want nil", st, err)
+	}
+}
+
+func TestRedisAdapterPartitionedNodeCatchesUpWithoutResync(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha, hb := &hookLog{}, &hookLog{}
+	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), namespaces.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+
+	partition(t, r, "nodeA")
+	waitReady(t, a, false)
+	for i := range 5 {
+		publishTo(t, b, "/org/1", fmt.Sprintf("e%d", i))
+	}
+	heal(t, r, "nodeA")
+	waitReady(t, a, true)
+	publishTo(t, b, "/org/1", "after")
+	ha.waitFor(t, "the events of the partition", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "after") })
+	// Redis kept the bus: A resumes where it stopped, with no resync.
+	if seq := ha.sequence(); !slices.Equal(seq, []string{"e0", "e1", "e2", "e3", "e4", "after"}) {
+		t.Fatalf("node A after the partition: %q, want e0..e4 and after, no resync", seq)
+	}
+}
+
+func TestRedisAdapterQueuesDuringPartitionAndMarksOverflow(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha, hb := &hookLog{}, &hookLog{}
+	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), namespaces.RedisOptions{MaxPending: 2}, ha, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+
+	partition(t, r, "nodeA")
+	waitReady(t, a, false)
+	for i := range 5 {
+		if p := publishTo(t, a, "/org/1", fmt.Sprintf("p%d", i)); p.Offset != "" {
+			t.Fatalf("publish %d during the partition has offset %q", i, p.Offset)
+		}
+	}
+	// Local sockets got all five at once.
+	if seq := ha.sequence(); !slices.Equal(seq, []string{"p0", "p1", "p2", "p3", "p4"}) {
+		t.Fatalf("node A delivered %q during the partition, want p0..p4", seq)
+	}
+	heal(t, r, "nodeA")
+	waitReady(t, a, true)
+	after := publishTo(t, a, "/org/1", "after")
+	hb.waitFor(t, "the queue on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "after") })
+	// Two were queued and come late, in order; the three that did not fit are a resync.
+	if seq := hb.sequence(); !slices.Equal(seq, []string{"p0", "p1", "resync:/org/1", "after"}) {
+		t.Fatalf("node B got %q, want p0, p1, resync:/org/1, after", seq)
+	}
+	// The log says so too: recovering from p0 is incomplete, from "after" complete.
+	p0 := hb.delivered()[0]
+	if _, complete, _ := b.Missed(context.Background(), "/org/1", p0.Offset); complete {
+		t.Fatal("Missed from p0 is complete, though p2..p4 were never logged")
+	}
+	if _, complete, err := b.Missed(context.Background(), "/org/1", after.Offset); !complete || err != nil {
+		t.Fatalf("Missed from the newest offset: complete %v, %v", complete, err)
+	}
+}
+
+func TestRedisAdapterRedisDownDeliversLocallyThenLateOrResync(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha, hb := &hookLog{}, &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	r.Stop()
+	waitReady(t, a, false)
+	publishTo(t, a, "/org/1", "down")
+	if !hasEvent(ha.delivered(), "down") {
+		t.Fatal("a publish with Redis down was not delivered to the local sockets at once")
+	}
+	r.Start()
+	waitReady(t, a, true)
+	waitReady(t, b, true)
+	publishTo(t, a, "/org/1", "up")
+	hb.waitFor(t, "up on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "up") })
+	if !hasEvent(hb.delivered(), "down") && len(hb.resynced()) == 0 {
+		t.Fatalf("node B got %q: the event published while Redis was down neither arrived nor was covered by a resync", hb.sequence())
+	}
+}
+
+func TestRedisAdapterMissedAfterRedisRestartIsIncomplete(t *testing.T) {
+	r := testenv.StartRedis(t)
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	x := publishTo(t, a, "/org/1", "x")
+	r.Stop()
+	waitReady(t, a, false)
+	r.Start() // empty: no persistence
+	waitReady(t, a, true)
+	if _, complete, _ := a.Missed(context.Background(), "/org/1", x.Offset); complete {
+		t.Fatal("Missed from an offset of the Redis that died is complete: its log is gone")
+	}
+}
+
+// A client may reconnect the moment Redis is back, before this node's bus reader noticed
+// the restart (here: it is busy delivering). The log it asks about is gone; saying
+// "complete, nothing missed" would be a silent loss.
+func TestRedisAdapterMissedRightAfterRedisRestartIsIncomplete(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha := &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	x := publishTo(t, a, "/org/1", "x")
+	busy := ha.hold()
+	publishTo(t, b, "/org/2", "y")
+	<-busy // A's reader is delivering y
+	r.Kill()
+	r.Start()
+	missed, complete, err := a.Missed(context.Background(), "/org/1", x.Offset)
+	ha.release()
+	if complete && err == nil {
+		t.Fatalf("Missed from an offset of the Redis that died = %s, complete: the log is gone, recovery must fail", eventNames(missed))
+	}
+}
+
+// A node that was behind on the bus when Redis died, and reads on once it is back, must
+// resync its sockets: what it had not read is gone. Here Redis lived less than 2s.
+func TestRedisAdapterQuickRedisRestartLosesNothingSilently(t *testing.T) {
+	r := testenv.StartRedis(t)
+	hb := &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	busy := hb.hold()
+	publishTo(t, a, "/org/1", "x1")
+	<-busy // B is delivering x1
+	if x2 := publishTo(t, a, "/org/1", "x2"); x2.Offset == "" {
+		t.Fatal("x2 was not written to Redis")
+	}
+	r.Kill()
+	r.Start()
+	publishTo(t, a, "/org/1", "x3")
+	waitReady(t, a, true) // x3 is on the new Redis's bus (nothing is queued)
+	hb.release()
+	hb.waitFor(t, "x3 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "x3") })
+	if !hasEvent(hb.delivered(), "x2") && len(hb.resynced()) == 0 {
+		t.Fatalf("node B got %q: x2, unread when Redis died, was lost without a resync", hb.sequence())
+	}
+}
+
+// A reader that falls behind the bus's length finds the entries after its position gone:
+// its sockets must resync, not skip them.
+func TestRedisAdapterReaderBehindTrimmedBusResyncs(t *testing.T) {
+	r := testenv.StartRedis(t)
+	hb := &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusLength: 10}, &hookLog{}, true)
+	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusLength: 10}, hb, true)
+	busy := hb.hold()
+	publishTo(t, a, "/org/1", "e0")
+	<-busy
+	for i := 1; i <= 300; i++ {
+		publishTo(t, a, "/org/1", fmt.Sprintf("e%d", i))
+	}
+	hb.release()
+	hb.waitFor(t, "e300 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "e300") })
+	if n := len(hb.delivered()); n != 301 && len(hb.resynced()) == 0 {
+		t.Fatalf("node B delivered %d of 301 broadcasts and no resync: the trimmed ones were skipped silently", n)
+	}
+}
+
+// waitPSubscribed waits until n connections of r listen to emitter channels: readiness.
+func waitPSubscribed(t *testing.T, r *testenv.Redis, n int) {
+	t.Helper()
+	rdb := redisAdmin(t, r)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := rdb.ClientList(context.Background()).Result()
+		got := strings.Count(list, " psub=1 ")
+		if err == nil && got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pattern subscribers after 20s (%v), want %d", got, err, n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling Redis's state: nothing to await
+	}
+}
+
+// emitterMessage encodes a reference redis-adapter broadcast: [uid, packet, opts].
+func emitterMessage(t *testing.T, nsp string, typ int, data []any, rooms []string) string {
+	t.Helper()
+	b, err := msgpack.Marshal([]any{"emitter",
+		map[string]any{"type": typ, "data": data, "nsp": nsp},
+		map[string]any{"rooms": rooms, "except": []string{}, "flags": map[string]any{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Anyone who can PUBLISH on Redis can feed the emitter listener: what is not a plain event
+// for the namespace of its channel must be dropped, and the listener must live on.
+func TestRedisAdapterEmitterListenerDropsMalformedMessages(t *testing.T) {
+	r := testenv.StartRedis(t)
+	hooks := &hookLog{}
+	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hooks, true)
+	waitPSubscribed(t, r, 1)
+	rdb := redisAdmin(t, r)
+	ctx := context.Background()
+	ev := []any{"bad", map[string]any{"personId": 1}}
+	for _, m := range []struct{ why, channel, msg string }{
+		{"not msgpack", "socket.io#/org/1#", "\xc1garbage"},
+		{"not an array", "socket.io#/org/1#", string(mustBytes(msgpack.Marshal(map[string]any{"a": 1})))},
+		{"a binary event (type 5)", "socket.io#/org/1#", emitterMessage(t, "/org/1", 5, ev, nil)},
+		{"a CONNECT (type 0)", "socket.io#/org/1#", emitterMessage(t, "/org/1", 0, ev, nil)},
+		{"no event name", "socket.io#/org/1#", emitterMessage(t, "/org/1", 2, []any{}, nil)},
+		{"a numeric event name", "socket.io#/org/1#", emitterMessage(t, "/org/1", 2, []any{42}, nil)},
+		// A message naming another namespace than its channel's (/org/10 is not /org/1).
+		{"namespace of another channel", "socket.io#/org/2#", emitterMessage(t, "/org/1", 2, ev, nil)},
+		{"namespace with a longer ID", "socket.io#/org/1#", emitterMessage(t, "/org/10", 2, ev, nil)},
+	} {
+		if err := rdb.Publish(ctx, m.channel, m.msg).Err(); err != nil {
+			t.Fatalf("%s: PUBLISH: %v", m.why, err)
+		}
+	}
+	good := emitterMessage(t, "/org/1", 2, []any{"person.updated", map[string]any{"personId": 3}}, []string{"view:2"})
+	if err := rdb.Publish(ctx, "socket.io#/org/1#view:2#", good).Err(); err != nil {
+		t.Fatal(err)
+	}
+	hooks.waitFor(t, "the well-formed message", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) > 0 })
+	got := hooks.delivered()
+	args, _ := json.Marshal(got[0].Args)
+	if len(got) != 1 || got[0].Nsp != "/org/1" || got[0].Event != "person.updated" || string(args) != `[{"personId":3}]` ||
+		!slices.Equal(got[0].Rooms, []string{"view:2"}) || got[0].Offset != "" {
+		t.Fatalf("delivered %s (first: %+v, args %s); want only person.updated to /org/1 room view:2, args [{\"personId\":3}], no offset",
+			eventNames(got), got[0], args)
+	}
+}
+
+func mustBytes(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestRedisAdapterRefusesBinaryArguments(t *testing.T) {
+	r := testenv.StartRedis(t)
+	hooks := &hookLog{}
+	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hooks, true)
+	if err := a.Publish(&namespaces.Broadcast{Nsp: "/org/1", Event: "bin", Args: []any{[]byte{1, 2}}}); err == nil {
+		t.Fatal("a broadcast with binary arguments was accepted")
+	}
+	if got := hooks.delivered(); len(got) != 0 {
+		t.Fatalf("a refused broadcast was delivered: %s", eventNames(got))
+	}
+}
+
+func TestRedisAdapterClosesWhileRedisIsDown(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb, err := namespaces.ParseRedisURL(r.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := namespaces.NewRedisAdapter(namespaces.RedisOptions{Client: rdb, Logger: slog.New(slog.DiscardHandler)})
+	a.Init((&hookLog{}).hooks())
+	waitReady(t, a, true)
+	r.Stop()
+	waitReady(t, a, false)
+	done := make(chan struct{})
+	go func() { _ = a.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10s with Redis down")
+	}
+}
