@@ -20,15 +20,18 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connec
 	"img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Page returns the handler of the demo page: GET / (the page), GET /demo/{app.js, style.css,
-// socket.io.min.js, socket.io-client.LICENSE}, POST /demo/login?user=NAME and POST /demo/logout.
+// licenses.txt, socket.io-client.LICENSE}, POST /demo/login?user=NAME and POST /demo/logout.
 // Everything else is 404. Cross-origin POSTs are refused (http.CrossOriginProtection), so another
 // site cannot log a visitor in as a demo user of its choosing.
+//
+// The files are the Vite build of demo/web (React, Redux Toolkit and the client/ kit), committed
+// so that the gateway needs no Node to serve them; `npm run build` in demo/web rewrites them.
 func Page() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", mustAsset("static/index.html", "text/html; charset=utf-8"))
 	mux.Handle("GET /demo/app.js", mustAsset("static/app.js", "text/javascript; charset=utf-8"))
 	mux.Handle("GET /demo/style.css", mustAsset("static/style.css", "text/css; charset=utf-8"))
-	mux.Handle("GET /demo/socket.io.min.js", mustAsset("static/socket.io.min.js", "text/javascript; charset=utf-8"))
+	mux.Handle("GET /demo/licenses.txt", mustAsset("static/licenses.txt", "text/plain; charset=utf-8"))
 	mux.Handle("GET /demo/socket.io-client.LICENSE", mustAsset("static/socket.io-client.LICENSE", "text/plain; charset=utf-8"))
 	mux.HandleFunc("POST /demo/login", login)
 	mux.HandleFunc("POST /demo/logout", logout)

@@ -41,6 +41,11 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 		return recovery{}
 	}
 	rec := recovery{attempt: true, offset: req.Offset}
+	if req.Offset == "" {
+		// It never received a broadcast, so nothing tells what it missed: a fresh socket
+		// (new ID and pid, so the client does not believe it recovered), told to resync.
+		return rec
+	}
 	st, err := s.adapter.TakeSession(ctx, req.PID)
 	if err != nil {
 		s.log.Warn("recovery session lookup failed", "nsp", sock.nspName, "err", err)

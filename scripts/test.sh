@@ -36,16 +36,17 @@ need_pkg npm npm
 export PATH="$PATH:/usr/sbin:/sbin" # Debian's nginx is /usr/sbin/nginx
 need_pkg nginx nginx
 need_pkg docker-compose docker-compose
+need_pkg chromium chromium
 
 # Go from /usr/local/go when it is not on PATH.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH="$PATH:/usr/local/go/bin"
 fi
 
-# Node packages of test/node: npm ci when node_modules is missing or was
-# installed from another package.json / package-lock.json.
+# Node packages: npm ci in each directory when node_modules is missing or was installed
+# from another package.json / package-lock.json.
 node_deps() {
-	local dir=test/node stamp=test/node/node_modules/.syncgate-stamp want
+	local dir="$1" stamp="$1/node_modules/.syncgate-stamp" want
 	want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)"
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 		return 0
@@ -54,7 +55,7 @@ node_deps() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
 	echo "$want" >"$stamp"
 }
-node_deps
+for d in test/node client demo/web browser/node; do node_deps "$d"; done
 
 # Packages: those named in the arguments, else ./...
 pkgs=()
