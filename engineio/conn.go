@@ -162,7 +162,9 @@ func (c *Conn) closeWith(reason string, graceful bool) {
 		// A client that closes by POST while no GET is pending may have one on the way: the
 		// session stays known for a moment (at most a second) so that GET is answered with a
 		// noop instead of a 400.
-		lingering = reason == reasonClientClose && !c.pollWaiting
+		// Likewise a graceful close while no GET is pending: the packets it queued (a
+		// Socket.IO DISCONNECT, the close packet) wait for the client's next poll.
+		lingering = (reason == reasonClientClose || graceful) && !c.pollWaiting
 		c.lingering = lingering
 		select { // wake a pending GET: it answers with what is queued, or a close packet
 		case c.pollCh <- struct{}{}:
@@ -171,7 +173,11 @@ func (c *Conn) closeWith(reason string, graceful bool) {
 	}
 	c.mu.Unlock()
 	if lingering {
-		time.AfterFunc(min(c.srv.opts.PingTimeout, time.Second), func() { c.srv.remove(c) })
+		linger := min(c.srv.opts.PingTimeout, time.Second)
+		if graceful {
+			linger = min(c.srv.opts.PingTimeout, 3*time.Second)
+		}
+		time.AfterFunc(linger, func() { c.srv.remove(c) })
 	} else {
 		c.srv.remove(c)
 	}

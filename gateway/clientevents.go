@@ -22,6 +22,9 @@ const (
 	EventRateLimited = "rate_limited"
 )
 
+// maxRoomsPerSocket bounds the rooms one socket may subscribe to.
+const maxRoomsPerSocket = 100
+
 // admission is what an admitted socket keeps: who it is, which org it joined, and its
 // client-event budget.
 type admission struct {
@@ -88,6 +91,10 @@ func (g *Gateway) onClientEvent(s *namespaces.Socket, event string, args []any, 
 			return
 		}
 		if event == EventSubscribe {
+			if len(s.Rooms()) >= maxRoomsPerSocket {
+				reply(map[string]any{"ok": false, "error": "too many rooms"})
+				return
+			}
 			s.Join(room)
 		} else {
 			s.Leave(room)

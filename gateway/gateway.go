@@ -77,24 +77,19 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	if g.origins, err = auth.NewOrigins(cfg.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("gateway: --allowed-origins: %w", err)
 	}
-	mcfgRewrite := func(*http.Request) {}
+	var memberTransport http.RoundTripper = timedTransport{http.DefaultTransport, g.metrics.memberCalls}
 	if cfg.Auth == "session" {
 		if g.sessions, g.sessStore, err = newSessions(cfg, g.origins, g); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
-		mcfgRewrite = func(r *http.Request) {
-			if err := g.sessions.SetUpstreamAuth(r); err != nil {
-				g.log.Warn("session token not available for the membership check", "err", err)
-			}
-		}
+		memberTransport = sessionAuthTransport{next: memberTransport, m: g.sessions, log: log}
 	}
 	g.members, err = auth.NewMemberships(auth.MembershipsConfig{
-		Rewrite: mcfgRewrite,
-		URL:     strings.TrimSuffix(cfg.Upstream, "/") + cfg.MembershipsPath,
-		Roles:   cfg.MemberRoles,
-		TTL:     cfg.MembershipTTL,
-		Logger:  log,
-		Client:  &http.Client{Transport: timedTransport{http.DefaultTransport, g.metrics.memberCalls}},
+		URL:    strings.TrimSuffix(cfg.Upstream, "/") + cfg.MembershipsPath,
+		Roles:  cfg.MemberRoles,
+		TTL:    cfg.MembershipTTL,
+		Logger: log,
+		Client: &http.Client{Transport: memberTransport},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: memberships: %w", err)
@@ -165,7 +160,11 @@ func (g *Gateway) Handler() http.Handler {
 	})
 	r.Get("/readyz", g.readyz)
 	r.Handle("/socket.io/", g.sio)
-	api := originator(g.proxy)
+	callerOf := func(h http.Header) auth.Credentials { return auth.CredentialsFromHeader(h, "") }
+	if g.sessions != nil {
+		callerOf = g.sessionCredentials // the session, whatever other cookies the page has
+	}
+	api := originator(g.proxy, callerOf)
 	if g.sessions != nil {
 		for _, rt := range g.sessions.Routes() {
 			r.Method(rt.Method, rt.Path, rt.Handler)
@@ -288,11 +287,12 @@ type origin struct {
 	owners   []string
 }
 
-// originator records the X-Socket-ID of an API call and who made it, for Publish.
-func originator(next http.Handler) http.Handler {
+// originator records the X-Socket-ID of an API call and who made it (callerOf: the same
+// credentials a socket of that caller was admitted with), for Publish.
+func originator(next http.Handler, callerOf func(http.Header) auth.Credentials) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := r.Header.Get(HeaderSocketID); id != "" && len(id) <= 64 {
-			o := origin{socketID: id, owners: ownerKeys(auth.CredentialsFromHeader(r.Header, ""))}
+			o := origin{socketID: id, owners: ownerKeys(callerOf(r.Header))}
 			if len(o.owners) > 0 {
 				r = r.WithContext(context.WithValue(r.Context(), originKey{}, o))
 			}

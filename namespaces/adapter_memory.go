@@ -54,18 +54,20 @@ func (m *MemoryAdapter) Init(h AdapterHooks) { m.hooks = h }
 
 // Publish implements Adapter.
 func (m *MemoryAdapter) Publish(b *Broadcast) error {
-	if m.window > 0 {
-		m.mu.Lock()
-		b.Offset = m.nextLocked().String()
-		l := m.logs[b.Nsp]
-		if l == nil {
-			l = &memLog{}
-			m.logs[b.Nsp] = l
-		}
-		l.entries = append(l.entries, b)
-		m.trimLocked(l, time.Now())
-		m.mu.Unlock()
+	if m.window <= 0 {
+		m.hooks.DeliverLocal(b)
+		return nil
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock() // delivered under the lock: sockets see offsets in order
+	b.Offset = m.nextLocked().String()
+	l := m.logs[b.Nsp]
+	if l == nil {
+		l = &memLog{}
+		m.logs[b.Nsp] = l
+	}
+	l.entries = append(l.entries, b)
+	m.trimLocked(l, time.Now())
 	m.hooks.DeliverLocal(b)
 	return nil
 }

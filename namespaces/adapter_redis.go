@@ -83,12 +83,13 @@ type RedisOptions struct {
 // Redis keys. The {sg} hash tag keeps every key in one cluster slot, so the publish script
 // can touch the log and the bus together.
 const (
-	redisBus       = "syncgate:{sg}:bus"
-	redisLogPrefix = "syncgate:{sg}:log:"
-	redisPIDPrefix = "syncgate:{sg}:pid:"
-	redisEpoch     = "syncgate:{sg}:epoch"
-	redisBusSeq    = "syncgate:{sg}:busseq"
-	emitterPattern = "socket.io#*"
+	redisBus           = "syncgate:{sg}:bus"
+	redisLogPrefix     = "syncgate:{sg}:log:"
+	redisPIDPrefix     = "syncgate:{sg}:pid:"
+	redisEpoch         = "syncgate:{sg}:epoch"
+	redisBusSeq        = "syncgate:{sg}:busseq"
+	redisEmitterPrefix = "syncgate:{sg}:emitted:"
+	emitterPattern     = "socket.io#*"
 )
 
 // publishScript appends a broadcast to its namespace log (trimmed by length and age,
@@ -100,7 +101,7 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'p', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 local seq = redis.call('INCR', KEYS[3])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'o', id, 'n', ARGV[2], 's', seq)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'o', id, 'n', ARGV[2], 's', seq, 'l', ARGV[7])
 return id
 `)
 
@@ -209,10 +210,11 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	queued := len(a.pending) > 0 // keep order: never overtake queued publishes
 	a.mu.Unlock()
 	if !queued && a.busUp.Load() {
-		if off, err := a.write(payload, b.Nsp); err == nil {
+		if off, err := a.write(payload, b.Nsp, false); err == nil {
+			// This node's sockets get it from the bus reader, in bus order with the
+			// other nodes' broadcasts, so offsets reach every socket in order.
 			b.Offset = off
 			a.stats.Published.Add(1)
-			a.hooks.DeliverLocal(b)
 			return nil
 		} else {
 			a.log.Warn("redis publish failed; delivering locally and queueing", "nsp", b.Nsp, "event", b.Event, "err", err)
@@ -231,12 +233,16 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 }
 
 // write runs the publish script and returns the log offset.
-func (a *RedisAdapter) write(payload []byte, nsp string) (string, error) {
+func (a *RedisAdapter) write(payload []byte, nsp string, deliveredHere bool) (string, error) {
+	here := "0"
+	if deliveredHere {
+		here = "1"
+	}
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
 	minID := strconv.FormatInt(time.Now().Add(-a.window).UnixMilli(), 10)
 	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus, redisBusSeq},
-		payload, a.uid, a.perNsp, a.busMax, minID, a.window.Milliseconds()).Text()
+		payload, a.uid, a.perNsp, a.busMax, minID, a.window.Milliseconds(), here).Text()
 	if err != nil {
 		return "", fmt.Errorf("namespaces: redis publish: %w", err)
 	}
@@ -255,7 +261,7 @@ func (a *RedisAdapter) flushPending() {
 		b := a.pending[0]
 		a.mu.Unlock()
 		payload, _ := json.Marshal(toWire(b))
-		if _, err := a.write(payload, b.Nsp); err != nil {
+		if _, err := a.write(payload, b.Nsp, true); err != nil {
 			return // still down; the reader retries
 		}
 		a.stats.Replayed.Add(1)
@@ -272,7 +278,7 @@ func (a *RedisAdapter) flushPending() {
 	a.mu.Unlock()
 	for _, n := range nsps {
 		payload, _ := json.Marshal(wireBroadcast{Nsp: n, Event: EventResync, Resync: true})
-		if _, err := a.write(payload, n); err != nil {
+		if _, err := a.write(payload, n, true); err != nil { // this node's sockets lost nothing
 			return
 		}
 		a.mu.Lock()
@@ -284,15 +290,17 @@ func (a *RedisAdapter) flushPending() {
 // readBus delivers every other node's broadcasts, in bus order, until Close.
 func (a *RedisAdapter) readBus() {
 	defer a.wg.Done()
-	last := ""     // bus position; "" until known
-	var next int64 // the bus sequence number expected next; 0 until known
-	broken := true // a fresh start counts as a reconnect: establish the position
+	last := ""           // bus position; "" until known
+	var next int64       // the bus sequence number expected next; 0 until known
+	failedStart := false // Redis was unreachable when this node started serving
+	broken := true       // a fresh start counts as a reconnect: establish the position
 	backoff := 50 * time.Millisecond
 	for a.ctx.Err() == nil {
 		if broken {
-			pos, err := a.reconnect(last)
+			pos, err := a.reconnect(last, failedStart)
 			if err != nil {
 				a.busUp.Store(false)
+				failedStart = failedStart || last == ""
 				a.sleep(&backoff)
 				continue
 			}
@@ -346,7 +354,7 @@ func (a *RedisAdapter) hasPending() bool {
 // reconnect re-establishes the bus position after a start or an error. With a known
 // position it checks that nothing after it is gone; otherwise this node's sockets are told
 // to resync. It returns the position to read from.
-func (a *RedisAdapter) reconnect(last string) (string, error) {
+func (a *RedisAdapter) reconnect(last string, failedStart bool) (string, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
 	ep, err := a.dataEpoch(ctx)
@@ -365,6 +373,13 @@ func (a *RedisAdapter) reconnect(last string) (string, error) {
 		return "", fmt.Errorf("namespaces: redis bus info: %w", err)
 	}
 	if last == "" { // first start: read what comes next
+		if failedStart {
+			// Sockets joined here while Redis was unreachable: whatever other nodes
+			// published meanwhile never reached them.
+			a.log.Warn("redis reached after serving without it; telling local sockets to resync")
+			a.stats.Resyncs.Add(1)
+			a.hooks.Resync("", "redis reconnected")
+		}
 		return head, nil
 	}
 	a.stats.Reconnects.Add(1)
@@ -396,8 +411,8 @@ func (a *RedisAdapter) dataEpoch(ctx context.Context) (int64, error) {
 }
 
 func (a *RedisAdapter) deliverBus(m redis.XMessage) {
-	if n, _ := m.Values["n"].(string); n == a.uid {
-		return // published here, delivered locally already
+	if n, _ := m.Values["n"].(string); n == a.uid && m.Values["l"] == "1" {
+		return // published here during an outage: delivered here already
 	}
 	p, _ := m.Values["p"].(string)
 	var w wireBroadcast

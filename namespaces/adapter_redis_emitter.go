@@ -2,7 +2,13 @@ package namespaces
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
 	"fmt"
+	"github.com/redis/go-redis/v9"
 	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -100,5 +106,24 @@ func (a *RedisAdapter) readEmitters() {
 		}
 		a.stats.EmitterReceived.Add(1)
 		a.hooks.DeliverLocal(b)
+		a.markUnrecoverable(msg.Channel, msg.Payload, b.Nsp)
+	}
+}
+
+// markUnrecoverable puts one resync marker in the namespace log for an emitter broadcast
+// (once, whichever node gets there first): emitter broadcasts are not logged, so a client
+// that was away when one went out must not recover "completely" past it.
+func (a *RedisAdapter) markUnrecoverable(channel, payload, nsp string) {
+	ctx, cancel := context.WithTimeout(a.ctx, time.Second)
+	defer cancel()
+	h := sha256.Sum256([]byte(channel + "\x00" + payload))
+	first, err := a.rdb.SetNX(ctx, redisEmitterPrefix+hex.EncodeToString(h[:16]), 1, time.Minute).Result()
+	if err != nil || !first {
+		return
+	}
+	marker, _ := json.Marshal(wireBroadcast{Nsp: nsp, Event: EventResync, Resync: true})
+	err = a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: redisLogPrefix + nsp, MaxLen: a.perNsp, Values: []any{"p", marker}}).Err()
+	if err != nil {
+		a.log.Warn("emitter broadcast not marked in the recovery log", "nsp", nsp, "err", err)
 	}
 }

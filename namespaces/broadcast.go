@@ -22,14 +22,19 @@ type Broadcast struct {
 	SkipSocket string
 	SkipOwners []string
 
-	once sync.Once
-	pkts []*engineio.Packet
-	err  error
+	once   sync.Once
+	pkts   []*engineio.Packet
+	err    error
+	off    offset // Offset parsed, when hasOff
+	hasOff bool
 }
 
 // packets encodes the broadcast once; every receiver on this node shares the result.
 func (b *Broadcast) packets() ([]*engineio.Packet, error) {
 	b.once.Do(func() {
+		if o, err := parseOffset(b.Offset); err == nil {
+			b.off, b.hasOff = o, true
+		}
 		args := make([]any, 0, len(b.Args)+2)
 		args = append(args, b.Event)
 		args = append(args, b.Args...)

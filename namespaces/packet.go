@@ -242,6 +242,9 @@ type encoded struct {
 
 // encodeArgs encodes an EVENT (ack < 0 on an emit) or ACK packet whose payload is args.
 func encodeArgs(typ byte, nsp string, id int64, args []any) (encoded, error) {
+	if args == nil {
+		args = []any{} // an ack with no arguments is "[]", never "null"
+	}
 	var bufs [][]byte
 	payload := args
 	if hasBinary(args) {

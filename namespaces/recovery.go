@@ -69,7 +69,7 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 // missed broadcasts, then what was held meanwhile; or it tells the client to resync.
 func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery) {
 	if s.opts.RecoveryWindow <= 0 {
-		sock.releaseHeld("")
+		sock.releaseHeld()
 		return
 	}
 	if rec.state != nil {
@@ -81,23 +81,26 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 			s.log.Warn("recovery log lookup failed", "nsp", sock.nspName, "err", err)
 		}
 		if complete && err == nil {
-			last := rec.offset
+			if o, err := parseOffset(rec.offset); err == nil {
+				sock.mu.Lock()
+				sock.lastOff, sock.hasLast = o, true // what the client already has
+				sock.mu.Unlock()
+			}
 			for _, b := range missed {
 				if sock.targetedBy(b) {
 					if pkts, err := b.packets(); err == nil {
-						sock.client.sendPackets(pkts)
+						sock.sendInOrder(b, pkts)
 					}
 				}
-				last = b.Offset
 			}
 			sock.recovered = true
 			s.stats.Recoveries.Add(1)
-			sock.releaseHeld(last)
+			sock.releaseHeld()
 			s.saveSession(sock)
 			return
 		}
 	}
-	sock.releaseHeld("")
+	sock.releaseHeld()
 	s.saveSession(sock)
 	if rec.attempt {
 		s.stats.RecoveryFailures.Add(1)
@@ -120,27 +123,57 @@ func (s *Server) saveSession(sock *Socket) {
 
 // heldBroadcast is a live broadcast that arrived while missed ones were being fetched.
 type heldBroadcast struct {
-	offset string
-	pkts   []*engineio.Packet
+	b    *Broadcast
+	pkts []*engineio.Packet
 }
 
 // deliver sends a broadcast's packets to the socket, or holds them while it recovers.
+// Broadcasts with an offset go out in offset order and at most once: one already sent (for
+// instance replayed by a recovery before this node's bus reader caught up) is dropped.
 func (sock *Socket) deliver(b *Broadcast, pkts []*engineio.Packet) {
-	if sock.recovering.Load() {
-		sock.mu.Lock()
-		if sock.holding {
-			sock.held = append(sock.held, heldBroadcast{b.Offset, pkts})
-			sock.mu.Unlock()
-			return
-		}
-		sock.mu.Unlock()
+	if !b.hasOff && !sock.recovering.Load() {
+		sock.client.sendPackets(pkts)
+		return
 	}
-	sock.client.sendPackets(pkts)
+	sock.mu.Lock()
+	if sock.holding {
+		sock.held = append(sock.held, heldBroadcast{b, pkts})
+		sock.mu.Unlock()
+		return
+	}
+	send := sock.advanceLocked(b)
+	sock.mu.Unlock()
+	if send {
+		sock.client.sendPackets(pkts)
+	}
 }
 
-// releaseHeld sends the held broadcasts newer than after (all when after is ""), in order,
-// and goes back to live delivery.
-func (sock *Socket) releaseHeld(after string) {
+// advanceLocked records b as sent, and reports false if an offset at or after b's was
+// sent already. sock.mu is held.
+func (sock *Socket) advanceLocked(b *Broadcast) bool {
+	if !b.hasOff {
+		return true
+	}
+	if sock.hasLast && !sock.lastOff.less(b.off) {
+		return false
+	}
+	sock.lastOff, sock.hasLast = b.off, true
+	return true
+}
+
+// sendInOrder sends one replayed broadcast through the same at-most-once rule.
+func (sock *Socket) sendInOrder(b *Broadcast, pkts []*engineio.Packet) {
+	sock.mu.Lock()
+	send := sock.advanceLocked(b)
+	sock.mu.Unlock()
+	if send {
+		sock.client.sendPackets(pkts)
+	}
+}
+
+// releaseHeld sends the held broadcasts not sent already, in order, and goes back to live
+// delivery.
+func (sock *Socket) releaseHeld() {
 	for {
 		sock.mu.Lock()
 		held := sock.held
@@ -151,11 +184,15 @@ func (sock *Socket) releaseHeld(after string) {
 			sock.mu.Unlock()
 			return
 		}
-		sock.mu.Unlock()
+		var out [][]*engineio.Packet
 		for _, h := range held {
-			if after == "" || h.offset == "" || OffsetAfter(h.offset, after) {
-				sock.client.sendPackets(h.pkts)
+			if sock.advanceLocked(h.b) {
+				out = append(out, h.pkts)
 			}
+		}
+		sock.mu.Unlock()
+		for _, pkts := range out {
+			sock.client.sendPackets(pkts)
 		}
 	}
 }

@@ -46,6 +46,8 @@ type Socket struct {
 	recovering atomic.Bool // fast-path flag for deliver; holding is the truth, under mu
 	holding    bool
 	held       []heldBroadcast
+	lastOff    offset // the newest offset sent, under mu
+	hasLast    bool
 }
 
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {

@@ -3,6 +3,7 @@ package triggers
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +30,15 @@ var (
 	ErrNotDeclared = errors.New("not declared")
 	ErrBadPayload  = errors.New("payload does not match the declaration")
 )
+
+// reservedEvents are the names the gateway (subscribe, rate_limited, revoked, resync...) and
+// Socket.IO use themselves: a client event so named would never be relayed, or would let a
+// member make the rest of the org believe it was revoked or must re-fetch everything.
+var reservedEvents = map[string]bool{
+	"subscribe": true, "unsubscribe": true, "rate_limited": true, "revoked": true, "resync": true,
+	"connect": true, "connect_error": true, "disconnect": true, "disconnecting": true,
+	"newListener": true, "removeListener": true,
+}
 
 // roomTemplate is one declared room, e.g. view:{viewId}.
 type roomTemplate struct {
@@ -66,6 +76,14 @@ func (p *parser) rooms(n *yaml.Node) []roomTemplate {
 		parts, problems := parseRoom(tmpl, func(string) bool { return true })
 		for _, msg := range problems {
 			p.addf(item.Line, "%s", msg)
+		}
+		hasParam := false
+		for _, part := range parts {
+			hasParam = hasParam || part.param != ""
+		}
+		if len(problems) == 0 && hasParam && (parts[0].param != "" || !strings.Contains(parts[0].lit, ":")) {
+			p.addf(item.Line, "room %q must start with a literal prefix with a colon, such as view:{viewId}, so that room names never collide with socket IDs", tmpl)
+			problems = append(problems, "prefix")
 		}
 		for _, part := range parts {
 			if part.param == orgPlaceholder {
@@ -108,6 +126,9 @@ func (p *parser) clientEvents(n *yaml.Node) map[string]*ClientEvent {
 			switch key {
 			case "event":
 				ce.Name = p.event(v)
+				if reservedEvents[ce.Name] {
+					p.addf(v.Line, "event %q is reserved (used by the gateway or Socket.IO)", ce.Name)
+				}
 			case "fields":
 				ce.Fields = p.fields(v)
 			case "room":
@@ -163,8 +184,8 @@ func (p *parser) fields(n *yaml.Node) []string {
 	}
 	var out []string
 	p.pairs(n, func(key string, k, v *yaml.Node) {
-		if !placeholderName.MatchString(key) || key == "by" {
-			p.addf(k.Line, "bad field name %q (want [A-Za-z_][A-Za-z0-9_]{0,63}; \"by\" is reserved)", key)
+		if !placeholderName.MatchString(key) || key == "by" || key == orgPlaceholder {
+			p.addf(k.Line, "bad field name %q (want [A-Za-z_][A-Za-z0-9_]{0,63}; \"by\" and \"orgId\" are reserved)", key)
 			return
 		}
 		if typ, ok := p.scalar(v, "field "+key); ok && typ != "id" {
@@ -222,7 +243,8 @@ func clientID(v any) (string, bool) {
 		s = t
 	case fmt.Stringer: // json.Number
 		s = t.String()
-		if !allDigits(s) {
+		// Beyond 2^53 a JavaScript receiver would read another number than the one sent.
+		if n, err := strconv.ParseUint(s, 10, 64); err != nil || n > 1<<53 {
 			return "", false
 		}
 	case float64:
@@ -258,24 +280,40 @@ func (s *Set) RoomAllowed(room string) bool {
 	return false
 }
 
-// matchRoom matches room against a template whose placeholders are IDs. Literal parts
-// are matched exactly; a placeholder takes the longest run of ID characters that lets
-// the rest match.
+// matchRoom matches room against a template whose placeholders are IDs (canonical: no
+// leading zero in an all-digit ID). Literal parts are matched exactly. It tracks the set of
+// positions reachable after each part, so a hostile room costs at most
+// parts × len(room) × maxIDLen steps instead of one per way of splitting it.
 func matchRoom(parts []roomPart, room string) bool {
-	if len(parts) == 0 {
-		return room == ""
-	}
-	p := parts[0]
-	if p.param == "" {
-		rest, ok := strings.CutPrefix(room, p.lit)
-		return ok && matchRoom(parts[1:], rest)
-	}
-	for i := min(len(room), maxIDLen); i >= 1; i-- {
-		if isID(room[:i]) && (!allDigits(room[:i]) || room[0] != '0' || i == 1) && matchRoom(parts[1:], room[i:]) {
-			return true
+	cur := make([]bool, len(room)+1)
+	cur[0] = true
+	for _, p := range parts {
+		next := make([]bool, len(room)+1)
+		reached := false
+		for pos, ok := range cur {
+			if !ok {
+				continue
+			}
+			if p.param == "" {
+				if strings.HasPrefix(room[pos:], p.lit) {
+					next[pos+len(p.lit)], reached = true, true
+				}
+				continue
+			}
+			for end := pos + 1; end <= len(room) && end-pos <= maxIDLen && isID(room[end-1:end]); end++ {
+				id := room[pos:end]
+				if len(id) > 1 && id[0] == '0' && allDigits(id) {
+					continue
+				}
+				next[end], reached = true, true
+			}
 		}
+		if !reached {
+			return false
+		}
+		cur = next
 	}
-	return false
+	return cur[len(room)]
 }
 
 // Validation shared with the publish API, so events that do not come from a trigger obey
