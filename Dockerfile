@@ -32,6 +32,11 @@ RUN apk add --no-cache ca-certificates \
  && addgroup -S -g 10001 syncgate \
  && adduser -S -D -H -u 10001 -G syncgate -s /sbin/nologin syncgate
 COPY --from=build /out/syncgate /usr/local/bin/syncgate
+# The working directory holds the default session store (--auth session:
+# bolt:syncgate-sessions.db); mount a volume there to keep sessions across restarts.
+RUN mkdir -p /var/lib/syncgate && chown 10001:10001 /var/lib/syncgate
+WORKDIR /var/lib/syncgate
+VOLUME /var/lib/syncgate
 # A numeric user, so that runtimes enforcing runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
 EXPOSE 8080

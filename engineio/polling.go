@@ -50,7 +50,17 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 	var batch []*Packet
 	if c.transport == Polling {
 		batch = c.takeLocked()
+		// A close packet goes out alone, on the poll after the packets queued before it:
+		// the official client drops the rest of a payload once it reads a close.
+		for i, p := range batch {
+			if p == closePacket && i > 0 {
+				c.queue = append(c.queue, batch[i:]...)
+				batch = batch[:i]
+				break
+			}
+		}
 	}
+	pendingClose := len(c.queue) > 0
 	closed, upgraded := c.closed, c.transport != Polling || c.probed
 	clientClosed := c.reason == reasonClientClose
 	c.mu.Unlock()
@@ -80,7 +90,7 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 	case closed:
 		body = closePacket.text
 	}
-	if c.lingering {
+	if c.lingering && !pendingClose {
 		c.srv.remove(c) // the GET that was on its way got its answer
 	}
 	c.srv.writePayload(w, r, body)
