@@ -127,10 +127,11 @@ func TestRedisAdapterFansOutToOtherNodesOnceInOrder(t *testing.T) {
 		t.Fatalf("node B got %s %s / %s %s, want %s %s / %s",
 			got[0].Offset, wireOf(got[0]), got[1].Offset, got[1].Nsp, x1.Offset, wireOf(x1), x2.Offset)
 	}
-	// B's publish reaches A after x1 and x2 on the bus: A has read past its own publishes,
-	// which it delivered once, at publish time, and not again.
+	// B's publish reaches both nodes after x1 and x2, in bus order: every node delivers its
+	// own publishes from the bus too, exactly once.
 	publishTo(t, b, "/org/1", "z")
 	ha.waitFor(t, "z on node A", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "z") })
+	hb.waitFor(t, "z on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "z") })
 	if seq := ha.sequence(); !slices.Equal(seq, []string{"x1", "x2", "z"}) {
 		t.Fatalf("node A delivered %q, want x1, x2, z", seq)
 	}

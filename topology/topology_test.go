@@ -164,7 +164,7 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 
 	t.Run("demo page and login through nginx", func(t *testing.T) {
 		status, body := request(t, http.MethodGet, topo.nginx+"/", nil)
-		if status != http.StatusOK || !strings.Contains(body, "socket.io") {
+		if status != http.StatusOK || !strings.Contains(body, "<title>syncgate demo</title>") {
 			t.Fatalf("GET / through nginx: %d %.200q", status, body)
 		}
 		status, body = request(t, http.MethodPost, topo.nginx+"/demo/login?user=alice",
