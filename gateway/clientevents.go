@@ -82,6 +82,9 @@ func (g *Gateway) onClientEvent(s *namespaces.Socket, event string, args []any, 
 	if !g.allow(s, a) {
 		return
 	}
+	if g.onDriveEvent(s, a, event, args, reply) {
+		return
+	}
 	switch event {
 	case EventSubscribe, EventUnsubscribe:
 		room, _ := roomArg(args)

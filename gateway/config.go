@@ -49,6 +49,7 @@ type Config struct {
 	OAuthTokenURL     string   // --oauth-token-url (generic)
 	OAuthUserinfoURL  string   // --oauth-userinfo-url (generic, optional)
 	OAuthScopes       []string // --oauth-scopes
+	Drive             bool     // --drive: watch Google Drive files for sockets (session mode)
 	Demo              bool     // --demo: built-in example API, demo page, PoC triggers
 	LogFormat         string   // --log-format: text or json
 	LogLevel          string   // --log-level: debug, info, warn, error
@@ -126,6 +127,7 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&c.OAuthTokenURL, "oauth-token-url", c.OAuthTokenURL, "session mode, generic provider: token endpoint")
 	fs.StringVar(&c.OAuthUserinfoURL, "oauth-userinfo-url", c.OAuthUserinfoURL, "session mode, generic provider: userinfo endpoint (optional)")
 	fs.StringVar(&scopes, "oauth-scopes", "", "session mode: comma list of scopes (google default: openid,email,profile)")
+	fs.BoolVar(&c.Drive, "drive", c.Drive, "session mode: let sockets watch Google Drive files (drive.watch); the OAuth scopes must include a Drive scope")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")

@@ -15,7 +15,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"golang.org/x/oauth2"
+	drivev3 "google.golang.org/api/drive/v3"
+
 	"github.com/syncgate/syncgate/auth"
+	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/proxy"
@@ -50,6 +54,7 @@ type Gateway struct {
 	unmatched    unmatchedTable
 	sessions     *sessions.Manager // session mode only
 	sessStore    sessions.Store
+	drive        *drive.Watcher // --drive only
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -58,6 +63,9 @@ type Options struct {
 	Adapter  namespaces.Adapter // nil: in-memory, single node
 	Root     http.Handler       // served at "/" (the demo page), nil: 404
 	Logger   *slog.Logger
+	// DriveService builds a user's Drive client (--drive); nil: Google's. Tests point it
+	// at a fake Drive with drive.EndpointService.
+	DriveService func(ctx context.Context, ts oauth2.TokenSource) (*drivev3.Service, error)
 }
 
 // New builds a gateway from a validated configuration.
@@ -137,6 +145,11 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Logger:         log,
 	})
 	g.metrics.registerAdapter(g)
+	if err := g.newDrive(cfg, opts); err != nil {
+		_ = g.sio.Close()
+		g.members.Close()
+		return nil, fmt.Errorf("gateway: --drive: %w", err)
+	}
 	g.probe = newUpstreamProbe(cfg.Upstream)
 	g.started = time.Now().UTC()
 	var actx context.Context
@@ -187,6 +200,9 @@ func (g *Gateway) SetTriggers(s *triggers.Set) { g.triggers.Store(s) }
 // Close disconnects every socket and stops background work.
 func (g *Gateway) Close() error {
 	g.stopAnnounce()
+	if g.drive != nil {
+		_ = g.drive.Close()
+	}
 	err := g.sio.Close()
 	g.members.Close()
 	if g.sessions != nil {
@@ -253,7 +269,12 @@ func (g *Gateway) onConnect(s *namespaces.Socket) {
 		_ = s.Emit(EventRevoked, map[string]string{"reason": err.Error()})
 		s.Disconnect(false)
 	})
-	s.OnDisconnect(func(string) { stop() })
+	s.OnDisconnect(func(string) {
+		stop()
+		if g.drive != nil {
+			g.drive.Forget(watcherOf(s))
+		}
+	})
 	if a.session != "" {
 		g.registerSession(s, a.session)
 	}
