@@ -33,6 +33,9 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pollWaiting = true
+	// A poll sent while an upgrade is being completed is answered with 400 if the upgrade
+	// completes first: the client had already moved to the websocket.
+	duringUpgrade := c.probeAnswered && !c.probed
 	for len(c.queue) == 0 && !c.closed && c.transport == Polling && !c.probed {
 		c.mu.Unlock()
 		select {
@@ -61,6 +64,11 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pendingClose := len(c.queue) > 0
+	if duringUpgrade && c.transport != Polling {
+		c.mu.Unlock()
+		c.srv.fail(w, r, codeBadRequest)
+		return
+	}
 	closed, upgraded := c.closed, c.transport != Polling || c.probed
 	clientClosed := c.reason == reasonClientClose
 	c.mu.Unlock()

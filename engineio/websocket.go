@@ -178,17 +178,38 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 		c.abortUpgrade(ws)
 		return
 	}
-	// From now on polls are answered with a noop at once, and a pending one is released, so
-	// the client can pause polling and send the upgrade packet.
+	// Polls are now answered with a noop at once (a pending one is released), so the client
+	// can pause polling and send the upgrade packet. When no poll is pending, a client that
+	// sent its upgrade packet right behind the probe gets a short grace first: it completes
+	// without a poll slipping in between (that poll then gets 400, as after an upgrade).
 	c.mu.Lock()
-	c.probed = true
+	c.probeAnswered = true
+	pending := c.pollWaiting
+	if pending {
+		c.probed = true
+	}
 	c.mu.Unlock()
-	select {
-	case c.pollCh <- struct{}{}:
-	default:
+	wake := func() {
+		select {
+		case c.pollCh <- struct{}{}:
+		default:
+		}
+	}
+	grace := time.AfterFunc(50*time.Millisecond, func() {
+		c.mu.Lock()
+		if c.upgrading {
+			c.probed = true
+		}
+		c.mu.Unlock()
+		wake()
+	})
+	if pending {
+		grace.Stop()
+		wake()
 	}
 
 	typ, data, err = ws.ReadMessage()
+	grace.Stop()
 	if err != nil || typ != websocket.TextMessage || len(data) != 1 || data[0] != typeUpgrade {
 		c.abortUpgrade(ws)
 		return
@@ -202,6 +223,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	}
 	c.upgrading = false
 	c.probed = false
+	c.probeAnswered = false
 	c.mu.Unlock()
 	c.attach(ws) // switches the transport and flushes the queue over the websocket
 	select {     // a poll still pending answers with a noop
@@ -215,6 +237,7 @@ func (c *Conn) abortUpgrade(ws *websocket.Conn) {
 	c.mu.Lock()
 	c.upgrading = false
 	c.probed = false
+	c.probeAnswered = false
 	c.mu.Unlock()
 	if ws != nil {
 		_ = ws.Close()
