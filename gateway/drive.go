@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -166,4 +167,16 @@ func fileArg(args []any) string {
 		return id
 	}
 	return ""
+}
+
+// recoverRoom keeps a recovering socket's rooms except its Drive watches: access to a file
+// is checked with the user's token at watch time and may have been lost while the socket
+// was away, so the socket is told its watch ended and must watch again.
+func (g *Gateway) recoverRoom(s *namespaces.Socket, room string) bool {
+	fileID, isDrive := strings.CutPrefix(room, "drive:")
+	if !isDrive {
+		return true
+	}
+	_ = s.Emit(EventDriveLost, map[string]any{"fileId": fileID})
+	return false
 }

@@ -156,10 +156,11 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	actx, g.stopAnnounce = context.WithCancel(context.Background())
 	go g.announce(actx)
 	g.sio.Handle(namespaces.Handler{
-		Match:     orgNamespace.MatchString,
-		Admit:     g.admit,
-		OnConnect: g.onConnect,
-		OnEvent:   g.onClientEvent,
+		Match:       orgNamespace.MatchString,
+		Admit:       g.admit,
+		OnConnect:   g.onConnect,
+		OnEvent:     g.onClientEvent,
+		RecoverRoom: g.recoverRoom,
 	})
 	return g, nil
 }

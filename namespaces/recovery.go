@@ -74,7 +74,9 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 	}
 	if rec.state != nil {
 		for _, r := range rec.state.Rooms {
-			sock.Join(r)
+			if h := sock.handler; h.RecoverRoom == nil || h.RecoverRoom(sock, r) {
+				sock.Join(r)
+			}
 		}
 		missed, complete, err := s.adapter.Missed(ctx, sock.nspName, rec.offset)
 		if err != nil {

@@ -45,6 +45,10 @@ type Handler struct {
 	Admit func(ctx context.Context, req *ConnectRequest) (any, error)
 	// OnConnect runs for every admitted socket before any of its packets is handled.
 	OnConnect func(s *Socket)
+	// RecoverRoom decides, for a socket recovering a previous session, whether it gets
+	// room back (nil: every room). Rooms whose membership was checked against something
+	// that may have changed while the socket was away should be refused here.
+	RecoverRoom func(s *Socket, room string) bool
 	// OnEvent handles events no Socket.On handler claims. ack is nil when the client
 	// asked for none.
 	OnEvent func(s *Socket, event string, args []any, ack func(args ...any))
