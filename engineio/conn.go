@@ -33,14 +33,13 @@ type Conn struct {
 	posting     bool
 
 	// websocket
-	netConn       net.Conn
-	ws            *websocket.Conn
-	writing       bool // a writer goroutine is running
-	wsCloseSent   bool
-	upgrading     bool
-	probed        bool // the upgrade probe succeeded: polls are answered with a noop at once
-	probeAnswered bool // the probe was answered; the upgrade packet may be on its way
-	lingering     bool // closed by the client, still known until one GET is answered
+	netConn     net.Conn
+	ws          *websocket.Conn
+	writing     bool // a writer goroutine is running
+	wsCloseSent bool
+	upgrading   bool
+	probed      bool // the upgrade probe succeeded: polls are answered with a noop at once
+	lingering   bool // closed by the client, still known until one GET is answered
 
 	expires atomic.Int64 // unix nanoseconds after which a silent session is dead
 

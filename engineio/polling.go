@@ -33,9 +33,6 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pollWaiting = true
-	// A poll sent while an upgrade is being completed is answered with 400 if the upgrade
-	// completes first: the client had already moved to the websocket.
-	duringUpgrade := c.probeAnswered && !c.probed
 	for len(c.queue) == 0 && !c.closed && c.transport == Polling && !c.probed {
 		c.mu.Unlock()
 		select {
@@ -64,7 +61,9 @@ func (c *Conn) pollGet(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pendingClose := len(c.queue) > 0
-	if duringUpgrade && c.transport != Polling {
+	if c.transport != Polling {
+		// Still pending when the upgrade completed: a conforming client has stopped polling
+		// by then (it sends the upgrade packet after its last poll returned).
 		c.mu.Unlock()
 		c.srv.fail(w, r, codeBadRequest)
 		return

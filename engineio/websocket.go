@@ -178,17 +178,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 		c.abortUpgrade(ws)
 		return
 	}
-	// Polls are now answered with a noop at once (a pending one is released), so the client
-	// can pause polling and send the upgrade packet. When no poll is pending, a client that
-	// sent its upgrade packet right behind the probe gets a short grace first: it completes
-	// without a poll slipping in between (that poll then gets 400, as after an upgrade).
-	c.mu.Lock()
-	c.probeAnswered = true
-	pending := c.pollWaiting
-	if pending {
-		c.probed = true
-	}
-	c.mu.Unlock()
+	// After a short grace, polls are answered with a noop at once (a pending one is
+	// released), so the client can pause polling and send the upgrade packet. A conforming
+	// client sends that packet only once its last poll has returned; one that sent it right
+	// behind the probe completes within the grace, and a poll still pending then gets 400,
+	// as after an upgrade.
 	wake := func() {
 		select {
 		case c.pollCh <- struct{}{}:
@@ -203,10 +197,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 		c.mu.Unlock()
 		wake()
 	})
-	if pending {
-		grace.Stop()
-		wake()
-	}
 
 	typ, data, err = ws.ReadMessage()
 	grace.Stop()
@@ -223,7 +213,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	}
 	c.upgrading = false
 	c.probed = false
-	c.probeAnswered = false
 	c.mu.Unlock()
 	c.attach(ws) // switches the transport and flushes the queue over the websocket
 	select {     // a poll still pending answers with a noop
@@ -237,7 +226,6 @@ func (c *Conn) abortUpgrade(ws *websocket.Conn) {
 	c.mu.Lock()
 	c.upgrading = false
 	c.probed = false
-	c.probeAnswered = false
 	c.mu.Unlock()
 	if ws != nil {
 		_ = ws.Close()
