@@ -11,8 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// openWebSocket starts a session directly on websocket. The handler goroutine becomes the
-// session's reader.
+// openWebSocket starts a session directly on websocket, with a reader goroutine of its own.
 func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -28,7 +27,9 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	c.attach(ws)
 	c.startHeartbeat()
-	c.readLoop()
+	// The reader runs on its own goroutine and the handler returns: net/http's per-connection
+	// buffers (about 9 KB) are then released instead of living as long as the websocket.
+	go c.readLoop()
 }
 
 // attach makes ws the session's transport and installs the control-frame handlers, which
@@ -219,7 +220,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	case c.pollCh <- struct{}{}:
 	default:
 	}
-	c.readLoop()
+	go c.readLoop() // see openWebSocket
 }
 
 func (c *Conn) abortUpgrade(ws *websocket.Conn) {
