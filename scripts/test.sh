@@ -55,7 +55,7 @@ node_deps() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
 	echo "$want" >"$stamp"
 }
-for d in test/node client demo/web browser/node multinode/node; do node_deps "$d"; done
+for d in test/node client demo/web browser/node multinode/node bench/peers/node; do node_deps "$d"; done
 
 # Packages: those named in the arguments, else ./...
 pkgs=()
