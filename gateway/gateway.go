@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -168,6 +170,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 // Handler returns the gateway's HTTP routes.
 func (g *Gateway) Handler() http.Handler {
 	r := chi.NewRouter()
+	r.Use(requestID)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -255,7 +258,8 @@ func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (an
 	}
 	if err := g.members.Check(ctx, cred, org); err != nil {
 		g.metrics.admissions.WithLabelValues(err.Error()).Inc()
-		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr)
+		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr,
+			"request_id", req.Handshake.Header.Get(HeaderRequestID))
 		return nil, err
 	}
 	g.metrics.admissions.WithLabelValues("admitted").Inc()
@@ -321,4 +325,36 @@ func originator(next http.Handler, callerOf func(http.Header) auth.Credentials) 
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// HeaderRequestID carries a request ID through the gateway: kept from the client when it
+// is a short token, else made here; sent upstream with proxied calls, echoed in the
+// response, and logged with refused admissions.
+const HeaderRequestID = "X-Request-Id"
+
+// requestID makes sure every request has an X-Request-Id.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(HeaderRequestID)
+		if !validRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			r.Header.Set(HeaderRequestID, id)
+		}
+		w.Header().Set(HeaderRequestID, id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

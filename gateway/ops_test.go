@@ -158,3 +158,23 @@ func TestPathShape(t *testing.T) {
 		}
 	}
 }
+
+// Every response carries an X-Request-Id, and the same ID reaches the upstream: a client's
+// own short token is kept, anything else is replaced.
+func TestRequestIDReachesTheUpstream(t *testing.T) {
+	api := testenv.NewFakeAPI(t)
+	h := startGateway(t, api, pocTriggers(t))
+	_, hdr, _ := h.do("GET", "/api/orgs/1/people", http.Header{"X-Request-Id": {"abc-123"}}, "")
+	if got := hdr.Get("X-Request-Id"); got != "abc-123" {
+		t.Fatalf("response X-Request-Id = %q, want the client's abc-123", got)
+	}
+	_, hdr, _ = h.do("GET", "/api/orgs/1/people", http.Header{"X-Request-Id": {"bad id with spaces/and;semicolons"}}, "")
+	made := hdr.Get("X-Request-Id")
+	if made == "" || strings.ContainsAny(made, " /;") {
+		t.Fatalf("response X-Request-Id = %q, want a fresh token", made)
+	}
+	reqs := api.Requests()
+	if len(reqs) != 2 || reqs[0].Header.Get("X-Request-Id") != "abc-123" || reqs[1].Header.Get("X-Request-Id") != made {
+		t.Fatalf("upstream saw %v", reqs)
+	}
+}
