@@ -5,7 +5,8 @@
 // names exist (Handler.Match), who may join them (Handler.Admit, which may block on the
 // network without holding up the connection's other namespaces or losing its packets) and
 // what a socket does once admitted (Handler.OnConnect). A broadcast is encoded once per node
-// and goes through an Adapter: MemoryAdapter delivers on this node only; a Redis adapter
-// (package redisadapter) spreads it over every node. All exported methods are safe for
+// and goes through an Adapter: MemoryAdapter (adapter_memory.go) delivers on this node
+// only; RedisAdapter (adapter_redis.go) spreads it over every node. Both keep the recent
+// broadcasts of each namespace for connection state recovery (recovery.go). All exported methods are safe for
 // concurrent use. Start reading at Server.Handle and Server.Broadcast.
 package namespaces
