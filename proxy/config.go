@@ -43,7 +43,8 @@ type Config struct {
 	// It applies to the default Transport only.
 	Timeout time.Duration
 	// Transport performs upstream calls (default: a clone of
-	// http.DefaultTransport with ResponseHeaderTimeout = Timeout).
+	// http.DefaultTransport with ResponseHeaderTimeout = Timeout and 256 idle connections
+	// kept to the upstream).
 	Transport http.RoundTripper
 	// Triggers returns the current trigger set; nil, or a nil result, fires nothing.
 	Triggers func() *triggers.Set
@@ -90,6 +91,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = cfg.Timeout
+		// All calls go to one host: keep enough idle connections to it (the default 2 closes
+		// almost every connection under concurrent load, and the proxy pays a dial per call).
+		t.MaxIdleConns = 512
+		t.MaxIdleConnsPerHost = 256
 		cfg.Transport = t
 	}
 	if cfg.Triggers == nil {

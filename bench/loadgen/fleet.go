@@ -22,12 +22,13 @@ const (
 
 // Config describes a fleet of sockets.
 type Config struct {
-	Addr      string // host:port of the server under test
-	Path      string // Socket.IO path, default "/socket.io/"
-	Transport string // WebSocket (default) or Polling
-	Sockets   int    // how many sockets
-	Orgs      int    // socket i joins namespace /org/(i%Orgs+1); default 1
-	Users     int    // socket i authenticates as "user(i%Users)"; default Sockets
+	Addr      string   // host:port of the server under test
+	Addrs     []string // when set, several nodes: socket i connects to AddrOf(i) instead of Addr
+	Path      string   // Socket.IO path, default "/socket.io/"
+	Transport string   // WebSocket (default) or Polling
+	Sockets   int      // how many sockets
+	Orgs      int      // socket i joins namespace /org/(i%Orgs+1); default 1
+	Users     int      // socket i authenticates as "user(i%Users)"; default Sockets
 
 	ConnectConcurrency int           // sockets connecting at once, default 64
 	ConnectTimeout     time.Duration // per socket, default 30s
@@ -56,6 +57,15 @@ func (c *Config) setDefaults() {
 
 // OrgOf returns the org that socket i joins.
 func (c Config) OrgOf(i int) int { return i%c.Orgs + 1 }
+
+// AddrOf returns the server socket i connects to. With several Addrs the node changes every
+// Orgs sockets, so each org has sockets on every node.
+func (c Config) AddrOf(i int) string {
+	if len(c.Addrs) == 0 {
+		return c.Addr
+	}
+	return c.Addrs[(i/max(c.Orgs, 1))%len(c.Addrs)]
+}
 
 // TokenOf returns the bearer token socket i authenticates with.
 func (c Config) TokenOf(i int) string { return "user" + strconv.Itoa(i%c.Users) }
@@ -90,7 +100,7 @@ func NewFleet(cfg Config, maxSeq int) *Fleet {
 		}}
 	}
 	for i := range cfg.Sockets {
-		f.sockets = append(f.sockets, &Socket{f: f, idx: i, org: cfg.OrgOf(i), token: cfg.TokenOf(i), fd: -1})
+		f.sockets = append(f.sockets, &Socket{f: f, idx: i, addr: cfg.AddrOf(i), org: cfg.OrgOf(i), token: cfg.TokenOf(i), fd: -1})
 	}
 	return f
 }
@@ -190,6 +200,10 @@ func (f *Fleet) Close() {
 		f.http.CloseIdleConnections()
 	}
 }
+
+// errAwaitingAck wraps a connection that ended (or timed out) after the CONNECT was sent and
+// before its answer: a socket left hanging.
+var errAwaitingAck = errors.New("loadgen: awaiting CONNECT ack")
 
 // ErrRefused is a CONNECT the server refused (a Socket.IO CONNECT_ERROR).
 var ErrRefused = errors.New("loadgen: namespace refused the socket")

@@ -20,7 +20,7 @@ const maxPollBody = 1 << 20
 
 // connectPolling: handshake GET, CONNECT by POST, GETs until the ack, then a long-poll loop.
 func (s *Socket) connectPolling(ctx context.Context) error {
-	base := "http://" + s.f.cfg.Addr + s.f.cfg.Path + "?EIO=4&transport=polling"
+	base := "http://" + s.addr + s.f.cfg.Path + "?EIO=4&transport=polling"
 	body, err := s.pollGET(ctx, base)
 	if err != nil {
 		return fmt.Errorf("loadgen: polling handshake: %w", err)
@@ -42,7 +42,7 @@ func (s *Socket) connectPolling(ctx context.Context) error {
 	for {
 		body, err := s.pollGET(ctx, pc.url)
 		if err != nil {
-			return fmt.Errorf("loadgen: awaiting CONNECT ack: %w", err)
+			return fmt.Errorf("%w: %w", errAwaitingAck, err)
 		}
 		done := false
 		for p := range bytes.SplitSeq(body, []byte{0x1e}) {

@@ -15,17 +15,20 @@ import (
 // sequence number, so each delivery can be matched to its send time.
 type Sender struct {
 	Client   *http.Client
-	BaseURL  string  // API base, e.g. http://127.0.0.1:8080/api
-	Token    string  // sent as "Authorization: Bearer TOKEN"
-	Org      int     // the org every event goes to
-	View     int     // viewId of the path, default 1
-	Rate     float64 // events per second; 0 = as fast as Inflight requests allow
-	Inflight int     // requests under way at once, default 32
+	BaseURL  string   // API base, e.g. http://127.0.0.1:8080/api
+	Token    string   // sent as "Authorization: Bearer TOKEN"
+	Org      int      // the org every event goes to (unless Orgs is set)
+	Orgs     int      // when > 0, events spread over orgs 1..Orgs (see Route)
+	BaseURLs []string // when set, events spread over these API bases (nodes) instead of BaseURL
+	View     int      // viewId of the path, default 1
+	Rate     float64  // events per second; 0 = as fast as Inflight requests allow
+	Inflight int      // requests under way at once, default 32
 }
 
 // SendResult says what a Run sent.
 type SendResult struct {
 	OK       int           // answered 2xx: these events are expected at every socket of Org
+	OKByOrg  map[int]int   // answered 2xx, per org the event went to
 	Failed   int           // non-2xx or transport error
 	FirstErr error         // the first failure, if any
 	Elapsed  time.Duration // from the first send to the last answer
@@ -43,12 +46,11 @@ func (s *Sender) Run(ctx context.Context, f *Fleet, first, count int) SendResult
 	if view == 0 {
 		view = 1
 	}
-	prefix := s.BaseURL + "/orgs/" + strconv.Itoa(s.Org) + "/people/views/" + strconv.Itoa(view) + "/rows/"
 	auth := "Bearer " + s.Token
 
 	var (
 		mu  sync.Mutex
-		res SendResult
+		res = SendResult{OKByOrg: map[int]int{}}
 		wg  sync.WaitGroup
 	)
 	seqs := make(chan int)
@@ -57,6 +59,8 @@ func (s *Sender) Run(ctx context.Context, f *Fleet, first, count int) SendResult
 		go func() {
 			defer wg.Done()
 			for seq := range seqs {
+				base, org := s.Route(seq)
+				prefix := base + "/orgs/" + strconv.Itoa(org) + "/people/views/" + strconv.Itoa(view) + "/rows/"
 				err := s.put(ctx, f, prefix, auth, seq)
 				mu.Lock()
 				if err != nil {
@@ -66,6 +70,7 @@ func (s *Sender) Run(ctx context.Context, f *Fleet, first, count int) SendResult
 					}
 				} else {
 					res.OK++
+					res.OKByOrg[org]++
 				}
 				mu.Unlock()
 			}
@@ -102,6 +107,21 @@ loop:
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	return res
+}
+
+// Route returns the API base and the org of event seq. With several BaseURLs consecutive
+// events alternate between nodes, and with Orgs the org changes every len(BaseURLs) events,
+// so every org gets events through every node.
+func (s *Sender) Route(seq int) (base string, org int) {
+	base, org = s.BaseURL, s.Org
+	nodes := max(len(s.BaseURLs), 1)
+	if len(s.BaseURLs) > 0 {
+		base = s.BaseURLs[seq%nodes]
+	}
+	if s.Orgs > 0 {
+		org = (seq/nodes)%s.Orgs + 1
+	}
+	return base, org
 }
 
 func (s *Sender) put(ctx context.Context, f *Fleet, prefix, auth string, seq int) error {

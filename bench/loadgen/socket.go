@@ -7,13 +7,16 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Socket is one Socket.IO client of a fleet, in one org namespace.
 type Socket struct {
 	f     *Fleet
 	idx   int
+	addr  string // host:port of the node it connects to
 	org   int
+	admit time.Duration // CONNECT sent → CONNECT answer (websocket only), 0 = no answer
 	token string
 
 	// websocket transport, read by an epoll loop once connected (poller_linux.go); rmu
@@ -63,7 +66,7 @@ func (s *Socket) connect(ctx context.Context) error {
 
 // connectWS: upgrade, read the Engine.IO open packet, CONNECT to the namespace, await its ack.
 func (s *Socket) connectWS(ctx context.Context) error {
-	ws, err := dialWS(ctx, s.f.cfg.Addr, s.f.cfg.Path+"?EIO=4&transport=websocket")
+	ws, err := dialWS(ctx, s.addr, s.f.cfg.Path+"?EIO=4&transport=websocket")
 	if err != nil {
 		return err
 	}
@@ -79,6 +82,7 @@ func (s *Socket) connectWS(ctx context.Context) error {
 	} else if len(p) == 0 || p[0] != '0' {
 		return fail(fmt.Errorf("loadgen: expected an open packet, got %q", trunc(p)))
 	}
+	sentAt := time.Now()
 	if err := ws.writeText(s.connectPacket()); err != nil {
 		return fail(err)
 	}
@@ -86,10 +90,11 @@ func (s *Socket) connectWS(ctx context.Context) error {
 	for {
 		_, p, err := ws.readMessage()
 		if err != nil {
-			return fail(fmt.Errorf("loadgen: awaiting CONNECT ack: %w", err))
+			return fail(fmt.Errorf("%w: %w", errAwaitingAck, err))
 		}
 		switch {
 		case bytes.HasPrefix(p, ack):
+			s.admit = time.Since(sentAt)
 			s.rmu.Lock()
 			err := s.handOver(ws)
 			s.rmu.Unlock()
@@ -98,6 +103,7 @@ func (s *Socket) connectWS(ctx context.Context) error {
 			}
 			return nil
 		case bytes.HasPrefix(p, refused):
+			s.admit = time.Since(sentAt)
 			return fail(fmt.Errorf("%w: %s", ErrRefused, p[len(refused):]))
 		case len(p) == 1 && p[0] == '2':
 			if err := ws.writeText("3"); err != nil {

@@ -132,6 +132,15 @@ func WriteMarkdown(w io.Writer, run Run, charts []string) error {
 	if len(run.Idle) > 0 {
 		writeIdle(&b, run.Idle)
 	}
+	if len(run.Storm) > 0 {
+		writeStorm(&b, run.Storm)
+	}
+	if len(run.Proxy) > 0 {
+		writeProxy(&b, run.Proxy)
+	}
+	if len(run.TwoNode) > 0 {
+		writeTwoNode(&b, run.TwoNode)
+	}
 	if run.Profile != nil {
 		writeProfile(&b, *run.Profile)
 	}

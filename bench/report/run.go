@@ -21,6 +21,9 @@ type Run struct {
 	Fanout  []scenario.FanoutResult
 	Idle    []scenario.IdleResult
 	Profile *scenario.ProfileResult
+	Storm   []scenario.StormResult
+	Proxy   []scenario.ProxyResult
+	TwoNode []scenario.TwoNodeResult
 	Notes   []string
 }
 

@@ -18,6 +18,7 @@ type Env struct {
 	Upstream string // base URL of the fake API, e.g. http://127.0.0.1:9000/v1
 	Self     string // the syncbench executable (for gateway-inproc and upstream)
 	Profiles string // directory the in-process gateway writes profiles into
+	Redis    string // redis:// URL the started servers share (two-node runs); empty: none
 }
 
 // Names of the systems.

@@ -31,3 +31,31 @@ func TestUnknownSystemsAreRejected(t *testing.T) {
 		t.Fatal("Start accepted an unknown system")
 	}
 }
+
+func TestRedisStartsAnswersPingAndStops(t *testing.T) {
+	p, err := StartRedis(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pingRedis(p.Addr) {
+		t.Fatal("started redis-server does not answer PING")
+	}
+	p.Stop()
+	if p.Alive() || pingRedis(p.Addr) {
+		t.Fatal("redis-server still answers after Stop")
+	}
+}
+
+func TestRedisURLReachesBothKindsOfServer(t *testing.T) {
+	env := Env{WorkDir: "/w", Upstream: "http://u/v1", Redis: "redis://127.0.0.1:7/0"}
+	args := gatewayArgs(env, "127.0.0.1:1")
+	if got := args[len(args)-2:]; got[0] != "--redis" || got[1] != env.Redis {
+		t.Fatalf("gateway args end %v, want --redis %s", got, env.Redis)
+	}
+	env.Redis = ""
+	for _, a := range gatewayArgs(env, "127.0.0.1:1") {
+		if a == "--redis" {
+			t.Fatal("--redis passed without a Redis URL")
+		}
+	}
+}

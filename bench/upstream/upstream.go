@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // Prefix is where the fake API serves, like the platform API.
@@ -12,11 +14,20 @@ const Prefix = "/v1"
 // Handler answers:
 //   - GET /v1/users/me/memberships with "Authorization: Bearer userN": every org 1..Orgs with
 //     role admin; any other credential: 401;
-//   - PUT /v1/orgs/{o}/people/views/{v}/rows/{p}: 200 {"data":{}} for a known user, else 401;
+//   - PUT and GET /v1/orgs/{o}/people/views/{v}/rows/{p}: 200 {"data":{}} for a known user,
+//     else 401;
+//   - GET /bench/counts: {"memberships":N}, the membership calls answered so far;
 //   - GET /healthz: 200; anything else: 404.
 type Handler struct {
 	memberships []byte
+	// MembershipDelay is how long a membership answer takes (a platform's database round
+	// trip); set it before serving.
+	MembershipDelay time.Duration
+	calls           atomic.Int64
 }
+
+// MembershipCalls returns the membership requests received so far.
+func (h *Handler) MembershipCalls() int64 { return h.calls.Load() }
 
 // New returns a handler whose users belong to orgs 1..orgs.
 func New(orgs int) *Handler {
@@ -37,13 +48,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/healthz":
 		w.WriteHeader(http.StatusOK)
+	case r.Method == http.MethodGet && r.URL.Path == "/bench/counts":
+		writeJSON(w, http.StatusOK, []byte(`{"memberships":`+strconv.FormatInt(h.calls.Load(), 10)+`}`))
 	case r.Method == http.MethodGet && r.URL.Path == Prefix+"/users/me/memberships":
+		h.calls.Add(1)
+		if h.MembershipDelay > 0 {
+			t := time.NewTimer(h.MembershipDelay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
 		if !knownUser(r.Header.Get("Authorization")) {
 			writeJSON(w, http.StatusUnauthorized, []byte(`{"error":"Unauthorized"}`))
 			return
 		}
 		writeJSON(w, http.StatusOK, h.memberships)
-	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, Prefix+"/") && isRowPath(r.URL.Path[len(Prefix):]):
+	case (r.Method == http.MethodPut || r.Method == http.MethodGet) && strings.HasPrefix(r.URL.Path, Prefix+"/") && isRowPath(r.URL.Path[len(Prefix):]):
 		if !knownUser(r.Header.Get("Authorization")) {
 			writeJSON(w, http.StatusUnauthorized, []byte(`{"error":"Unauthorized"}`))
 			return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func do(t *testing.T, srv *httptest.Server, method, path, authz string) (int, []byte) {
@@ -75,5 +76,33 @@ func TestMutationByUnknownUserIsUnauthorized(t *testing.T) {
 	defer srv.Close()
 	if code, _ := do(t, srv, "PUT", "/v1/orgs/1/people/views/2/rows/3", "Bearer intruder"); code != 401 {
 		t.Fatalf("PUT by an unknown user: status %d, want 401", code)
+	}
+}
+
+func TestMembershipCallsAreCountedAndDelayed(t *testing.T) {
+	h := New(1)
+	h.MembershipDelay = 20 * time.Millisecond
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	t0 := time.Now()
+	do(t, srv, "GET", "/v1/users/me/memberships", "Bearer user1")
+	do(t, srv, "GET", "/v1/users/me/memberships", "Bearer nobody")
+	if took := time.Since(t0); took < 40*time.Millisecond {
+		t.Errorf("two delayed membership calls took %s, want ≥ 40ms", took)
+	}
+	do(t, srv, "PUT", "/v1/orgs/1/people/views/2/rows/3", "Bearer user1")
+	if code, body := do(t, srv, "GET", "/bench/counts", ""); code != 200 || string(body) != `{"memberships":2}` {
+		t.Fatalf("counts: %d %s, want {\"memberships\":2}", code, body)
+	}
+	if h.MembershipCalls() != 2 {
+		t.Fatalf("MembershipCalls = %d, want 2", h.MembershipCalls())
+	}
+}
+
+func TestRowReadAnswers200(t *testing.T) {
+	srv := httptest.NewServer(New(1))
+	defer srv.Close()
+	if code, body := do(t, srv, "GET", "/v1/orgs/1/people/views/2/rows/3", "Bearer user1"); code != 200 || string(body) != `{"data":{}}` {
+		t.Fatalf("GET row: %d %s", code, body)
 	}
 }

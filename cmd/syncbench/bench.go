@@ -36,6 +36,7 @@ type options struct {
 	write      bool
 	charts     bool
 	cpuprofile string
+	scen       scenarioOptions
 }
 
 func parseOptions(cmd string, args []string) (options, error) {
@@ -56,7 +57,11 @@ func parseOptions(cmd string, args []string) (options, error) {
 	fs.BoolVar(&o.write, "write", cmd == "all", "write RESULTS/<date>.md and charts (default for all)")
 	fs.BoolVar(&o.charts, "charts", true, "draw PNG charts when writing results")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
+	o.scen.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.scen.validate(cmd); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -138,6 +143,7 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 	if len(o.fanout) > 0 || len(o.idle) > 0 {
 		need = append(need, o.systems...)
 	}
+	need = append(need, o.scen.need(cmd, o.systems)...)
 	if o.profile != nil || (len(o.idle) > 0 && contains(o.systems, systems.Syncgate)) {
 		need = append(need, systems.SyncgateInproc)
 	}
@@ -194,6 +200,9 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 			}
 		}
 	}
+	if err := runScenarios(ctx, cmd, env, o, &run); err != nil {
+		return err
+	}
 	if o.profile != nil {
 		p, err := profileOnce(ctx, env, up, *o.profile, o, stamp)
 		if err != nil {
@@ -202,7 +211,7 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 		run.Profile = &p
 	}
 	run.Machine.LoadAfter = scenario.LoadAvg()
-	return writeRun(run, o, outDir, stamp)
+	return writeRun(run, o, cmd, outDir, stamp)
 }
 
 func fanoutOnce(ctx context.Context, env systems.Env, up *systems.Process, name string, size fanoutSize, o options) (scenario.FanoutResult, error) {
@@ -264,7 +273,7 @@ func idleSystems(names []string) []string {
 }
 
 // writeRun prints the report, and with --write saves it, its charts and the profiles.
-func writeRun(run report.Run, o options, outDir, stamp string) error {
+func writeRun(run report.Run, o options, cmd, outDir, stamp string) error {
 	var charts []string
 	if o.write {
 		if run.Profile != nil {
@@ -289,7 +298,7 @@ func writeRun(run report.Run, o options, outDir, stamp string) error {
 	if !o.write {
 		return nil
 	}
-	path := filepath.Join(outDir, stamp+".md")
+	path := filepath.Join(outDir, resultsName(cmd, stamp))
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
@@ -299,6 +308,15 @@ func writeRun(run report.Run, o options, outDir, stamp string) error {
 	}
 	slog.Info("results written", "file", path, "charts", len(charts))
 	return nil
+}
+
+// resultsName is the results file of cmd: <date>.md for all, <date>-<cmd>.md for one
+// scenario, so a single-scenario run does not replace the day's full run.
+func resultsName(cmd, stamp string) string {
+	if cmd == "all" {
+		return stamp + ".md"
+	}
+	return stamp + "-" + cmd + ".md"
 }
 
 func copyFile(src, dst string) error {

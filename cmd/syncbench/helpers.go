@@ -17,10 +17,13 @@ func runUpstream(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("upstream", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
 	orgs := fs.Int("orgs", 1, "every user belongs to orgs 1..N")
+	delay := fs.Duration("membership-delay", 0, "how long each membership answer takes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: *listen, Handler: upstream.New(*orgs), ReadHeaderTimeout: 10 * time.Second}
+	h := upstream.New(*orgs)
+	h.MembershipDelay = *delay
+	srv := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()

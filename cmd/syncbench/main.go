@@ -24,14 +24,14 @@ func main() {
 	}
 	var err error
 	switch cmd {
-	case "all", "fanout", "idle", "profile":
+	case "all", "fanout", "idle", "profile", "storm", "proxy", "twonode":
 		err = runBench(ctx, cmd, args)
 	case "upstream":
 		err = runUpstream(ctx, args)
 	case "gateway-inproc":
 		err = runInproc(ctx, args)
 	default:
-		err = fmt.Errorf("unknown command %q (want all, fanout, idle, profile)", cmd)
+		err = fmt.Errorf("unknown command %q (want all, fanout, idle, profile, storm, proxy, twonode)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return

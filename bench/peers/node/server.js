@@ -75,12 +75,15 @@ async function onRequest(req, res) {
 const server = http.createServer(onRequest);
 const io = new Server(server, { serveClient: false });
 
+// With REDIS_URL the server listens only once the adapter is in place, so no namespace is
+// made (and no socket admitted) with the in-memory adapter.
+let adapterReady = Promise.resolve();
 if (process.env.REDIS_URL) {
   const { createClient } = require('redis');
   const { createAdapter } = require('@socket.io/redis-adapter');
   const pub = createClient({ url: process.env.REDIS_URL });
   const sub = pub.duplicate();
-  Promise.all([pub.connect(), sub.connect()]).then(() => io.adapter(createAdapter(pub, sub)));
+  adapterReady = Promise.all([pub.connect(), sub.connect()]).then(() => io.adapter(createAdapter(pub, sub)));
 }
 
 const orgs = io.of(/^\/org\/[1-9][0-9]{0,17}$/);
@@ -106,6 +109,10 @@ orgs.on('connection', (socket) => {
   orgNamespaces.set(socket.nsp.name, socket.nsp);
 });
 
-server.listen(port, host, () => {
-  console.log(`node peer listening on ${host}:${port} (socket.io ${require('socket.io/package.json').version})`);
+adapterReady.then(() => server.listen(port, host, () => {
+  console.log(`node peer listening on ${host}:${port} (socket.io ${require('socket.io/package.json').version})` +
+    (process.env.REDIS_URL ? ' with the redis adapter' : ''));
+}), (err) => {
+  console.error('redis adapter:', err);
+  process.exit(1);
 });
