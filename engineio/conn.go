@@ -33,13 +33,14 @@ type Conn struct {
 	posting     bool
 
 	// websocket
-	netConn     net.Conn
-	ws          *websocket.Conn
-	writing     bool // a writer goroutine is running
-	wsCloseSent bool
-	upgrading   bool
-	probed      bool // the upgrade probe succeeded: polls are answered with a noop at once
-	lingering   bool // closed by the client, still known until one GET is answered
+	netConn       net.Conn
+	ws            *websocket.Conn
+	writing       bool      // a writer goroutine is running
+	writeDeadline time.Time // the write deadline last set on netConn (writer only)
+	wsCloseSent   bool
+	upgrading     bool
+	probed        bool // the upgrade probe succeeded: polls are answered with a noop at once
+	lingering     bool // closed by the client, still known until one GET is answered
 
 	expires atomic.Int64 // unix nanoseconds after which a silent session is dead
 
