@@ -47,7 +47,7 @@ func (g *Gateway) newDrive(cfg Config, opts Options) error {
 		Logger: g.log,
 	}
 	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok && cfg.Redis != "" {
-		rdb, err := namespaces.ParseRedisURL(cfg.Redis)
+		rdb, err := g.redisClient()
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 	drivev3 "google.golang.org/api/drive/v3"
 
@@ -56,7 +57,21 @@ type Gateway struct {
 	unmatched    unmatchedTable
 	sessions     *sessions.Manager // session mode only
 	sessStore    sessions.Store
-	drive        *drive.Watcher // --drive only
+	drive        *drive.Watcher        // --drive only
+	rdb          redis.UniversalClient // sessions and Drive (the adapter has its own); closed by Close
+}
+
+// redisClient returns the gateway's Redis client for sessions and Drive, made on first use.
+// The fan-out adapter keeps its own: its blocking bus reader must not wait behind them.
+func (g *Gateway) redisClient() (redis.UniversalClient, error) {
+	if g.rdb == nil {
+		rdb, err := namespaces.ParseRedisURL(g.cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		g.rdb = rdb
+	}
+	return g.rdb, nil
 }
 
 // Options are the parts of a gateway that are not configuration values.
@@ -71,7 +86,7 @@ type Options struct {
 }
 
 // New builds a gateway from a validated configuration.
-func New(cfg Config, opts Options) (*Gateway, error) {
+func New(cfg Config, opts Options) (g *Gateway, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -80,10 +95,16 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, extra: opts.Root}
+	g = &Gateway{cfg: cfg, log: log, extra: opts.Root}
 	g.triggers.Store(opts.Triggers)
 	g.metrics = newMetrics(g)
 
+	built := g
+	defer func() {
+		if err != nil && built.rdb != nil { // a failed New leaves no Redis client open
+			_ = built.rdb.Close()
+		}
+	}()
 	if g.origins, err = auth.NewOrigins(cfg.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("gateway: --allowed-origins: %w", err)
 	}
@@ -212,6 +233,9 @@ func (g *Gateway) Close() error {
 	if g.sessions != nil {
 		_ = g.sessions.Close()
 		_ = g.sessStore.Close()
+	}
+	if g.rdb != nil {
+		_ = g.rdb.Close()
 	}
 	return err
 }

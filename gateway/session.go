@@ -63,7 +63,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 		if cfg.Redis == "" {
 			return nil, nil, errors.New("--session-store redis needs --redis")
 		}
-		rdb, err := namespaces.ParseRedisURL(cfg.Redis)
+		rdb, err := g.redisClient()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -105,7 +105,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 		sc.GeneratePath = cfg.APIPrefix + "/generate_cookie"
 	}
 	if cfg.Redis != "" {
-		rdb, err := namespaces.ParseRedisURL(cfg.Redis)
+		rdb, err := g.redisClient()
 		if err != nil {
 			_ = store.Close()
 			return nil, nil, err
