@@ -133,7 +133,6 @@ func (c *Conn) pollPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > max {
-		c.srv.cors(w, r)
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 		c.closeWith("transport error", false)
 		return
@@ -145,14 +144,12 @@ func (c *Conn) pollPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.deliver(packets)
-	c.srv.cors(w, r)
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("Content-Length", "2")
 	_, _ = io.WriteString(w, "ok")
 }
 
 func (s *Server) writePayload(w http.ResponseWriter, r *http.Request, body []byte) {
-	s.cors(w, r)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -143,6 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.cors(w, r) // vetted once: every answer from here on carries the grant
 	sid := q.Get("sid")
 	isWS := websocket.IsWebSocketUpgrade(r)
 	if transport == WebSocket && !isWS {
@@ -288,9 +289,6 @@ func (s *Server) newConn(r *http.Request, transport string) *Conn {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
-	if code != codeForbidden { // a refused Origin gets no credentialed CORS grant
-		s.cors(w, r)
-	}
 	status := http.StatusBadRequest
 	if code == codeForbidden {
 		status = http.StatusForbidden
@@ -304,14 +302,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
 	_, _ = w.Write(b)
 }
 
-// cors adds CORS headers with credentials for an allowed Origin only: a refused origin never
-// gets a grant, not even on an error answer.
+// cors adds CORS headers with credentials. It is called only once the Origin has passed
+// AllowRequest: a refused or unvetted origin never gets a grant, not even on an error answer.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return
-	}
-	if s.opts.AllowRequest != nil && s.opts.AllowRequest(r) != nil {
 		return
 	}
 	h := w.Header()
