@@ -185,7 +185,9 @@ func (c *Conn) closeWith(reason string, graceful bool) {
 	// OnClose runs on its own goroutine so closeWith may be called from anywhere, a listener
 	// included; taking msgMu there makes it wait for a message being handled.
 	c.closeOnce.Do(func() {
+		c.srv.closing.add()
 		go func() {
+			defer c.srv.closing.done()
 			c.msgMu.Lock()
 			defer c.msgMu.Unlock()
 			c.listener.OnClose(reason)

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -99,6 +100,8 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Conn
 	closed   bool
+
+	closing closeTracker // listeners' OnClose calls still running (WaitClosed)
 }
 
 // NewServer returns a server with opts (defaults filled in).
@@ -217,6 +220,47 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.closeWith("server shutting down", true)
+	}
+}
+
+// WaitClosed waits until the OnClose of every closed session has returned, or ctx ends.
+// After Close it tells when every listener has seen its session end.
+func (s *Server) WaitClosed(ctx context.Context) {
+	s.closing.mu.Lock()
+	if s.closing.n == 0 {
+		s.closing.mu.Unlock()
+		return
+	}
+	idle := s.closing.idle
+	s.closing.mu.Unlock()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+}
+
+// closeTracker counts OnClose calls in progress; idle is closed when the count drops to 0.
+type closeTracker struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{}
+}
+
+func (t *closeTracker) add() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		t.idle = make(chan struct{})
+	}
+	t.n++
+}
+
+func (t *closeTracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n == 0 {
+		close(t.idle)
 	}
 }
 

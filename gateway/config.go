@@ -29,6 +29,7 @@ type Config struct {
 	MaxQueueBytes    int           // --max-queue-bytes: slow-consumer limit per connection
 	RecoveryWindow   time.Duration // --recovery-window: connection state recovery; 0 disables
 	Redis            string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
+	NodeLease        time.Duration // --node-lease: a node silent this long is declared lost (every socket resyncs)
 	ClientEventRate  float64       // --client-event-rate: client events per second per socket
 	ClientEventBurst int           // --client-event-burst
 	AdminListen      string        // --admin-listen: publish API (and ops endpoints)
@@ -68,6 +69,7 @@ func DefaultConfig() Config {
 		MaxPayload:       1_000_000,
 		MaxQueueBytes:    1 << 20,
 		RecoveryWindow:   2 * time.Minute,
+		NodeLease:        5 * time.Second,
 		ShutdownTimeout:  15 * time.Second,
 		Auth:             "proxy",
 		SessionCookie:    "sg_session",
@@ -108,6 +110,7 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer")
 	fs.DurationVar(&c.RecoveryWindow, "recovery-window", c.RecoveryWindow, "how long a reconnecting socket can recover missed events (0 disables)")
 	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://) for multi-node fan-out; empty: single node")
+	fs.DurationVar(&c.NodeLease, "node-lease", c.NodeLease, "with --redis: a node that stops renewing its lease for this long is declared lost and every socket is told to resync")
 	fs.Float64Var(&c.ClientEventRate, "client-event-rate", c.ClientEventRate, "client events a socket may send per second")
 	fs.IntVar(&c.ClientEventBurst, "client-event-burst", c.ClientEventBurst, "client events a socket may send in a burst")
 	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener (publish API); empty disables it")
@@ -209,6 +212,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			bad(name, "must be positive, got %s", d)
 		}
+	}
+	if c.NodeLease < 0 {
+		bad("node-lease", "must not be negative, got %s", c.NodeLease)
 	}
 	if c.RecoveryWindow < 0 {
 		bad("recovery-window", "must not be negative, got %s", c.RecoveryWindow)

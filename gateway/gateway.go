@@ -152,6 +152,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		adapter = namespaces.NewRedisAdapter(namespaces.RedisOptions{
 			Client:         rdb,
 			RecoveryWindow: cfg.RecoveryWindow,
+			NodeLease:      cfg.NodeLease,
 			Logger:         log,
 		})
 	}

@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/syncgate/syncgate/namespaces"
 )
 
 // Operations: readiness (upstream, fan-out, draining), graceful drain, and the table of
@@ -89,7 +92,20 @@ func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
 // http.Server.Shutdown.
 func (g *Gateway) Drain() {
 	g.draining.Store(true)
-	g.sio.Engine().Close()
+	// Wait until every socket has saved its recovery session: the Redis client must not
+	// close under them (they would reconnect elsewhere and find no session, or an old one).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g.sio.CloseConnections(ctx)
+}
+
+// Abandon tells the gateway that its shutdown did not finish cleanly (API calls still in
+// flight when --shutdown-timeout ran out): some accepted mutation may never be published,
+// so Close leaves this node's lease to expire and the other nodes resync their sockets.
+func (g *Gateway) Abandon() {
+	if a, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+		a.Abandon()
+	}
 }
 
 // unmatchedTable counts, by method and path shape, successful mutations that fired no

@@ -85,6 +85,12 @@ func startNode(t *testing.T, api *testenv.FakeAPI, name, redisURL string, flags 
 // startNodeWith is startNode with an adapter of the test's own (nil: from the flags).
 func startNodeWith(t *testing.T, api *testenv.FakeAPI, name string, adapter namespaces.Adapter, flags ...string) *node {
 	t.Helper()
+	return startNodeSet(t, api, name, adapter, pocTriggers(t), flags...)
+}
+
+// startNodeSet is startNodeWith with a trigger set of the test's own.
+func startNodeSet(t *testing.T, api *testenv.FakeAPI, name string, adapter namespaces.Adapter, set *triggers.Set, flags ...string) *node {
+	t.Helper()
 	args := append([]string{"--upstream", api.URL()}, flags...)
 	cfg, err := gateway.ParseConfig(args, noEnv)
 	if err != nil {
@@ -92,7 +98,7 @@ func startNodeWith(t *testing.T, api *testenv.FakeAPI, name string, adapter name
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
-	g, err := gateway.New(cfg, gateway.Options{Triggers: pocTriggers(t), Adapter: adapter, Logger: log})
+	g, err := gateway.New(cfg, gateway.Options{Triggers: set, Adapter: adapter, Logger: log})
 	if err != nil {
 		t.Fatalf("node %s: gateway.New: %v", name, err)
 	}

@@ -21,6 +21,12 @@ import (
 // node to talk to it (no in-process gateway: n.g is nil).
 func binaryNode(t *testing.T, name string, args ...string) (*exec.Cmd, *node) {
 	t.Helper()
+	return binaryNodeTriggers(t, name, examples.ZetkinPoC(), args...)
+}
+
+// binaryNodeTriggers is binaryNode with a trigger file of the test's own.
+func binaryNodeTriggers(t *testing.T, name string, triggerYAML []byte, args ...string) (*exec.Cmd, *node) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "syncgate")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -31,7 +37,7 @@ func binaryNode(t *testing.T, name string, args ...string) (*exec.Cmd, *node) {
 		t.Fatalf("go build ./cmd/syncgate: %v\n%s", err, out)
 	}
 	trig := filepath.Join(dir, "zetkin-poc.yaml")
-	if err := os.WriteFile(trig, examples.ZetkinPoC(), 0o644); err != nil {
+	if err := os.WriteFile(trig, triggerYAML, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	own := []string{"--listen", "127.0.0.1:0", "--admin-listen", "", "--triggers", trig, "--log-format", "json"}

@@ -25,14 +25,24 @@ import (
 //     order; a node that loses Redis resumes reading where it stopped, so nothing is
 //     skipped while the entries are still there, and it tells its sockets to resync when it
 //     cannot prove that (Redis restarted, or the bus was trimmed past its position).
+//
 //   - A publish that cannot reach Redis is delivered to this node's sockets at once and
 //     queued (bounded); the queue is written to the bus when Redis is back, so other nodes
 //     get the events late instead of never. When the queue overflows, the namespaces
 //     concerned get a resync marker instead.
+//
 //   - Broadcasts published by the reference @socket.io/redis-emitter (and by other
 //     emitters of the reference redis-adapter protocol: msgpack on socket.io#<nsp>#
 //     channels) are delivered through one PSUBSCRIBE. They are live only: not logged, so not
 //     recoverable.
+//
+//   - Every node holds a lease in Redis, renewed every second. A node that goes away
+//     without saying goodbye (kill -9, a crash, a graceful stop that could not publish
+//     everything, a network stall longer than the lease) may have accepted mutations whose
+//     events never reached Redis. The first node to see its lease expire declares it lost,
+//     in one script: a resync marker for every namespace goes on the bus (every socket on
+//     every node is told to resync) and a "lost" watermark is set, so a recovery from an
+//     offset older than the loss is not called complete.
 //
 // Recovery sessions are kept as keys with the recovery window as TTL.
 type RedisAdapter struct {
@@ -42,6 +52,7 @@ type RedisAdapter struct {
 	perNsp  int64
 	busMax  int64
 	maxPend int
+	lease   time.Duration
 	log     *slog.Logger
 
 	hooks  AdapterHooks
@@ -49,12 +60,15 @@ type RedisAdapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	busUp atomic.Bool
-	epoch atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
+	busUp    atomic.Bool
+	epoch    atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
+	dataLost atomic.Bool  // the lease keeper saw another epoch: the bus reader must reconnect
 
 	mu       sync.Mutex
 	pending  []*Broadcast
 	overflow map[string]struct{}
+	unclean  bool // Abandon: leave the lease to expire instead of saying goodbye
+	closed   bool
 
 	stats RedisStats
 }
@@ -68,6 +82,7 @@ type RedisStats struct {
 	Replayed        atomic.Int64 // queued broadcasts written after Redis came back
 	Resyncs         atomic.Int64 // resync notices issued (per namespace, or all)
 	Reconnects      atomic.Int64 // times the bus reader recovered from an error
+	NodesLost       atomic.Int64 // other nodes this node declared lost (lease expired)
 }
 
 // RedisOptions configure NewRedisAdapter.
@@ -77,7 +92,11 @@ type RedisOptions struct {
 	PerNamespace   int64         // broadcasts kept per namespace log, default 1,000
 	BusLength      int64         // entries kept on the bus, default 100,000
 	MaxPending     int           // publishes queued while Redis is unreachable, default 10,000
-	Logger         *slog.Logger
+	// NodeLease is how long a node that stopped renewing its lease (every second) is
+	// still believed alive; past it, it is declared lost and every socket resyncs.
+	// Default 5s.
+	NodeLease time.Duration
+	Logger    *slog.Logger
 }
 
 // Redis keys. The {sg} hash tag keeps every key in one cluster slot, so the publish script
@@ -89,8 +108,35 @@ const (
 	redisEpoch         = "syncgate:{sg}:epoch"
 	redisBusSeq        = "syncgate:{sg}:busseq"
 	redisEmitterPrefix = "syncgate:{sg}:emitted:"
+	redisLeases        = "syncgate:{sg}:leases" // sorted set: node ID → lease end (Redis time, ms)
+	redisLost          = "syncgate:{sg}:lost"   // Redis time (ms) when a node was last declared lost
 	emitterPattern     = "socket.io#*"
+	allNamespaces      = "*" // Nsp of a bus resync marker meant for every namespace
 )
+
+// leaseScript renews this node's lease and declares lost every node whose lease ended:
+// their leases are removed, the lost watermark is set to now, and one resync marker for
+// every namespace goes on the bus (with its sequence number). It returns the data epoch
+// (see dataEpoch; set here if missing) followed by the lost nodes. Redis's own clock is
+// used throughout, so the nodes' clocks do not matter.
+var leaseScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[1] ~= '' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+end
+redis.call('SET', KEYS[5], now, 'NX')
+local epoch = redis.call('GET', KEYS[5])
+local lost = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #lost > 0 then
+  redis.call('ZREM', KEYS[1], unpack(lost))
+  redis.call('SET', KEYS[2], now)
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[4], 'n', 'lease', 's', seq, 'l', '0')
+end
+table.insert(lost, 1, epoch)
+return lost
+`)
 
 // publishScript appends a broadcast to its namespace log (trimmed by length and age,
 // expiring when idle) and to the bus, and returns the log offset.
@@ -132,6 +178,9 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 	if o.MaxPending <= 0 {
 		o.MaxPending = 10_000
 	}
+	if o.NodeLease <= 0 {
+		o.NodeLease = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -142,6 +191,7 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 		perNsp:   o.PerNamespace,
 		busMax:   o.BusLength,
 		maxPend:  o.MaxPending,
+		lease:    o.NodeLease,
 		log:      o.Logger,
 		overflow: make(map[string]struct{}),
 	}
@@ -152,12 +202,64 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 // Stats returns the adapter's counters.
 func (a *RedisAdapter) Stats() *RedisStats { return &a.stats }
 
-// Init implements Adapter: it starts the bus reader and the emitter subscription.
+// Init implements Adapter: it starts the bus reader, the emitter subscription and the
+// lease keeper.
 func (a *RedisAdapter) Init(h AdapterHooks) {
 	a.hooks = h
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go a.readBus()
 	go a.readEmitters()
+	go a.keepLease()
+}
+
+// keepLease renews this node's lease every second (a fifth of the lease at most) and
+// declares lost the nodes whose lease ended, until Close.
+func (a *RedisAdapter) keepLease() {
+	defer a.wg.Done()
+	period := min(time.Second, a.lease/5)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		a.renewLease(a.uid)
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// renewLease runs the lease script once; uid "" only looks for lost nodes.
+func (a *RedisAdapter) renewLease(uid string) {
+	ctx, cancel := context.WithTimeout(a.ctx, time.Second)
+	defer cancel()
+	marker, _ := json.Marshal(wireBroadcast{Nsp: allNamespaces, Event: EventResync, Resync: true})
+	res, err := leaseScript.Run(ctx, a.rdb, []string{redisLeases, redisLost, redisBus, redisBusSeq, redisEpoch},
+		uid, a.lease.Milliseconds(), a.busMax, marker).StringSlice()
+	if err != nil || len(res) == 0 {
+		return // Redis unreachable: the bus reader reports it
+	}
+	if ep, err := strconv.ParseInt(res[0], 10, 64); err == nil {
+		if seen := a.epoch.Load(); seen != 0 && ep != seen {
+			// Redis lost its data, and came back faster than the bus reader noticed (its
+			// blocking read was retried on a new connection without an error): make it
+			// re-establish its position, which resyncs this node's sockets.
+			a.dataLost.Store(true)
+		}
+	}
+	for _, n := range res[1:] {
+		a.stats.NodesLost.Add(1)
+		a.log.Warn("node lost without goodbye; every socket is told to resync", "node", n)
+	}
+}
+
+// Abandon makes Close leave this node's lease to expire instead of saying goodbye: the
+// caller knows some accepted mutation may not have been published (a shutdown that timed
+// out with calls in flight), so the other nodes must resync their sockets.
+func (a *RedisAdapter) Abandon() {
+	a.mu.Lock()
+	a.unclean = true
+	a.mu.Unlock()
 }
 
 // Ready implements Adapter: the bus reader is connected and nothing is queued.
@@ -167,10 +269,34 @@ func (a *RedisAdapter) Ready() bool {
 	return a.busUp.Load() && len(a.pending) == 0 && len(a.overflow) == 0
 }
 
-// Close implements Adapter.
+// Close implements Adapter. It writes what is still queued (for up to 5 s), then says
+// goodbye — removes its lease — only if nothing accepted here is left unpublished;
+// otherwise the lease expires and the other nodes resync their sockets.
 func (a *RedisAdapter) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
 	a.cancel()
 	a.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.flushPendingCtx(ctx)
+	a.mu.Lock()
+	clean := !a.unclean && len(a.pending) == 0 && len(a.overflow) == 0
+	left := len(a.pending)
+	a.mu.Unlock()
+	if clean {
+		if err := a.rdb.ZRem(ctx, redisLeases, a.uid).Err(); err != nil {
+			a.log.Warn("redis goodbye failed; other nodes will resync their sockets when the lease ends", "err", err)
+		}
+	} else {
+		a.log.Warn("stopping with events possibly unpublished; other nodes will resync their sockets when the lease ends",
+			"queued", left, "lease", a.lease)
+	}
 	return a.rdb.Close()
 }
 
@@ -234,11 +360,15 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 
 // write runs the publish script and returns the log offset.
 func (a *RedisAdapter) write(payload []byte, nsp string, deliveredHere bool) (string, error) {
+	return a.writeCtx(a.ctx, payload, nsp, deliveredHere)
+}
+
+func (a *RedisAdapter) writeCtx(ctx context.Context, payload []byte, nsp string, deliveredHere bool) (string, error) {
 	here := "0"
 	if deliveredHere {
 		here = "1"
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	minID := strconv.FormatInt(time.Now().Add(-a.window).UnixMilli(), 10)
 	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus, redisBusSeq},
@@ -251,7 +381,9 @@ func (a *RedisAdapter) write(payload []byte, nsp string, deliveredHere bool) (st
 
 // flushPending writes the publishes queued during an outage, then resync markers for the
 // namespaces whose events could not all be queued.
-func (a *RedisAdapter) flushPending() {
+func (a *RedisAdapter) flushPending() { a.flushPendingCtx(a.ctx) }
+
+func (a *RedisAdapter) flushPendingCtx(ctx context.Context) {
 	for {
 		a.mu.Lock()
 		if len(a.pending) == 0 {
@@ -261,7 +393,7 @@ func (a *RedisAdapter) flushPending() {
 		b := a.pending[0]
 		a.mu.Unlock()
 		payload, _ := json.Marshal(toWire(b))
-		if _, err := a.write(payload, b.Nsp, true); err != nil {
+		if _, err := a.writeCtx(ctx, payload, b.Nsp, true); err != nil {
 			return // still down; the reader retries
 		}
 		a.stats.Replayed.Add(1)
@@ -278,7 +410,7 @@ func (a *RedisAdapter) flushPending() {
 	a.mu.Unlock()
 	for _, n := range nsps {
 		payload, _ := json.Marshal(wireBroadcast{Nsp: n, Event: EventResync, Resync: true})
-		if _, err := a.write(payload, n, true); err != nil { // this node's sockets lost nothing
+		if _, err := a.writeCtx(ctx, payload, n, true); err != nil { // this node's sockets lost nothing
 			return
 		}
 		a.mu.Lock()
@@ -296,6 +428,10 @@ func (a *RedisAdapter) readBus() {
 	broken := true       // a fresh start counts as a reconnect: establish the position
 	backoff := 50 * time.Millisecond
 	for a.ctx.Err() == nil {
+		if a.dataLost.Swap(false) && !broken {
+			a.busUp.Store(false)
+			broken = true
+		}
 		if broken {
 			pos, err := a.reconnect(last, failedStart)
 			if err != nil {
@@ -303,6 +439,11 @@ func (a *RedisAdapter) readBus() {
 				failedStart = failedStart || last == ""
 				a.sleep(&backoff)
 				continue
+			}
+			if pos != last {
+				// Continuity was lost (and the sockets told to resync) or this is the
+				// start: the sequence starts over from what comes next.
+				next = 0
 			}
 			last, broken, backoff = pos, false, 50*time.Millisecond
 			a.busUp.Store(true)
@@ -327,7 +468,18 @@ func (a *RedisAdapter) readBus() {
 		for _, s := range res {
 			for _, m := range s.Messages {
 				if seq, err := strconv.ParseInt(fmt.Sprint(m.Values["s"]), 10, 64); err == nil {
-					if next != 0 && seq != next {
+					if next != 0 && seq < next {
+						// The counter started over: Redis lost its data under this reader
+						// (it came back before a read failed). What was not read yet is gone.
+						a.log.Warn("redis bus sequence started over (redis lost its data); telling local sockets to resync",
+							"want_seq", next, "got_seq", seq)
+						a.stats.Resyncs.Add(1)
+						a.hooks.Resync("", "redis reconnected")
+						if ep, err := a.dataEpoch(a.ctx); err == nil {
+							a.epoch.Store(ep) // so the reconnect check does not resync again
+						}
+					}
+					if next != 0 && seq > next {
 						// Entries were trimmed before this node read them, or Redis lost data.
 						a.log.Warn("redis bus gap; telling local sockets to resync", "want_seq", next, "got_seq", seq)
 						a.stats.Resyncs.Add(1)
@@ -422,6 +574,10 @@ func (a *RedisAdapter) deliverBus(m redis.XMessage) {
 	}
 	if w.Resync {
 		a.stats.Resyncs.Add(1)
+		if w.Nsp == allNamespaces {
+			a.hooks.Resync("", "node lost")
+			return
+		}
 		a.hooks.Resync(w.Nsp, "events lost")
 		return
 	}
@@ -457,6 +613,13 @@ func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcas
 	}
 	if int64(o.ms) < ep {
 		return nil, false, nil // from before Redis lost its data (or before the log began)
+	}
+	lost, err := a.rdb.Get(ctx, redisLost).Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, fmt.Errorf("namespaces: redis lost watermark: %w", err)
+	}
+	if int64(o.ms) <= lost {
+		return nil, false, nil // a node was lost since: it may have accepted events it never published
 	}
 	// The client's own last entry must still be in the log: trimming removes the oldest
 	// entries first, so then every entry after it is there too.

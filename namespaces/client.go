@@ -180,8 +180,13 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 	c.connectTimer.Stop()
 	// Joined first, so no broadcast sent after the client sees CONNECT can miss it; what
 	// arrives meanwhile is held and sent after the CONNECT answer by finishRecovery.
-	c.srv.join(sock, h)
-	c.sendText(encodePacket(pConnect, p.nsp, -1, 0, connectJSON(sock)))
+	c.srv.join(sock, h, rec.rooms())
+	c.mu.Unlock()
+	c.srv.lookupMissed(c.ctx, sock, &rec) // decides the pid the CONNECT answer carries
+	c.mu.Lock()
+	if !c.closed {
+		c.sendText(encodePacket(pConnect, p.nsp, -1, 0, connectJSON(sock)))
+	}
 	c.mu.Unlock()
 	c.srv.finishRecovery(c.ctx, sock, rec)
 

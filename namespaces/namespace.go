@@ -43,12 +43,15 @@ func (ns *Namespace) Socket(id string) *Socket {
 	return ns.sockets[id]
 }
 
-func (ns *Namespace) add(s *Socket) {
+func (ns *Namespace) add(s *Socket, rooms []string) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	ns.sockets[s.id] = s
 	s.idx = len(ns.list)
 	ns.list = append(ns.list, s)
+	for _, r := range rooms {
+		ns.joinLocked(s, r)
+	}
 }
 
 // remove drops s and its rooms and returns how many sockets remain.
@@ -78,6 +81,10 @@ func (ns *Namespace) join(s *Socket, room string) {
 	if ns.sockets[s.id] != s {
 		return // disconnected meanwhile
 	}
+	ns.joinLocked(s, room)
+}
+
+func (ns *Namespace) joinLocked(s *Socket, room string) {
 	members := ns.rooms[room]
 	if members == nil {
 		members = make(map[*Socket]struct{})

@@ -16,9 +16,19 @@ import (
 
 // recovery is what prepareRecovery found for one connecting socket.
 type recovery struct {
-	offset  string
-	attempt bool // the client asked to recover
-	state   *SessionState
+	offset   string
+	attempt  bool // the client asked to recover
+	state    *SessionState
+	missed   []*Broadcast // lookupMissed: what the socket missed, when complete
+	complete bool
+}
+
+// rooms are the saved rooms to join with the namespace.
+func (rec recovery) rooms() []string {
+	if rec.state == nil {
+		return nil
+	}
+	return rec.state.Rooms
 }
 
 // prepareRecovery gives sock a pid and, if the client asks to recover a saved session of
@@ -65,24 +75,42 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 	return rec
 }
 
-// finishRecovery runs after the socket joined its namespace: it restores rooms, sends the
-// missed broadcasts, then what was held meanwhile; or it tells the client to resync.
+// lookupMissed runs after the socket joined its namespace (live broadcasts held) and
+// before the CONNECT answer: it fetches what the socket missed. When that is not known
+// completely the socket gets a fresh pid, so the client does not report itself recovered
+// (socket.recovered is false) and is told to resync; it keeps its ID and rooms.
+func (s *Server) lookupMissed(ctx context.Context, sock *Socket, rec *recovery) {
+	if rec.state == nil {
+		return
+	}
+	missed, complete, err := s.adapter.Missed(ctx, sock.nspName, rec.offset)
+	if err != nil {
+		s.log.Warn("recovery log lookup failed", "nsp", sock.nspName, "err", err)
+	}
+	rec.missed, rec.complete = missed, complete && err == nil
+	if !rec.complete {
+		sock.pid = newID()
+	}
+}
+
+// finishRecovery runs after the CONNECT answer: it restores rooms, sends the missed
+// broadcasts, then what was held meanwhile; or it tells the client to resync.
 func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery) {
 	if s.opts.RecoveryWindow <= 0 {
 		sock.releaseHeld()
 		return
 	}
 	if rec.state != nil {
+		// The saved rooms were joined with the namespace (Server.join), so no room
+		// broadcast could pass the socket by; those the handler refuses are left now, and
+		// what was held for them is dropped by releaseHeld.
 		for _, r := range rec.state.Rooms {
-			if h := sock.handler; h.RecoverRoom == nil || h.RecoverRoom(sock, r) {
-				sock.Join(r)
+			if h := sock.handler; h.RecoverRoom != nil && !h.RecoverRoom(sock, r) {
+				sock.Leave(r)
 			}
 		}
-		missed, complete, err := s.adapter.Missed(ctx, sock.nspName, rec.offset)
-		if err != nil {
-			s.log.Warn("recovery log lookup failed", "nsp", sock.nspName, "err", err)
-		}
-		if complete && err == nil {
+		if rec.complete {
+			missed := rec.missed
 			if o, err := parseOffset(rec.offset); err == nil {
 				sock.mu.Lock()
 				sock.lastOff, sock.hasLast = o, true // what the client already has
@@ -112,11 +140,15 @@ func (s *Server) finishRecovery(ctx context.Context, sock *Socket, rec recovery)
 }
 
 // saveSession records the socket's state so that it can be recovered for the window after
-// it disconnects, even when this node dies without saying goodbye.
+// it disconnects, even when this node dies without saying goodbye. It runs when the socket
+// is connected, after every room change, when the socket is lost, and every third of the
+// window while it lives (RefreshSessions), so the saved rooms are always the socket's own.
 func (s *Server) saveSession(sock *Socket) {
 	if s.opts.RecoveryWindow <= 0 || sock.pid == "" {
 		return
 	}
+	sock.saveMu.Lock()
+	defer sock.saveMu.Unlock()
 	st := SessionState{PID: sock.pid, SID: sock.id, Nsp: sock.nspName, Rooms: sock.Rooms()}
 	if err := s.adapter.SaveSession(context.Background(), st); err != nil {
 		s.log.Warn("recovery session not saved", "nsp", sock.nspName, "err", err)
@@ -173,8 +205,8 @@ func (sock *Socket) sendInOrder(b *Broadcast, pkts []*engineio.Packet) {
 	}
 }
 
-// releaseHeld sends the held broadcasts not sent already, in order, and goes back to live
-// delivery.
+// releaseHeld sends the held broadcasts not sent already and still meant for the socket
+// (its rooms may have narrowed since), in order, and goes back to live delivery.
 func (sock *Socket) releaseHeld() {
 	for {
 		sock.mu.Lock()
@@ -186,8 +218,16 @@ func (sock *Socket) releaseHeld() {
 			sock.mu.Unlock()
 			return
 		}
-		var out [][]*engineio.Packet
+		sock.mu.Unlock()
+		keep := held[:0]
 		for _, h := range held {
+			if sock.targetedBy(h.b) { // takes the namespace lock: not under sock.mu
+				keep = append(keep, h)
+			}
+		}
+		var out [][]*engineio.Packet
+		sock.mu.Lock()
+		for _, h := range keep {
 			if sock.advanceLocked(h.b) {
 				out = append(out, h.pkts)
 			}

@@ -79,6 +79,10 @@ type Server struct {
 	mu       sync.RWMutex
 	handlers []*Handler
 	nsps     map[string]*Namespace
+
+	stopRefresh chan struct{}
+	refreshDone chan struct{}
+	closeOnce   sync.Once
 }
 
 // NewServer creates a Socket.IO server.
@@ -102,7 +106,46 @@ func NewServer(opts Options) *Server {
 	eo.Logger = opts.Logger
 	eo.OnOpen = s.onOpen
 	s.engine = engineio.NewServer(eo)
+	s.stopRefresh, s.refreshDone = make(chan struct{}), make(chan struct{})
+	if opts.RecoveryWindow > 0 {
+		go s.refreshSessions(opts.RecoveryWindow / 3)
+	} else {
+		close(s.refreshDone)
+	}
 	return s
+}
+
+// refreshSessions saves every live socket's session again each period, so a socket that
+// lives longer than the recovery window still has a session to recover when its node dies
+// without saying goodbye.
+func (s *Server) refreshSessions(period time.Duration) {
+	defer close(s.refreshDone)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRefresh:
+			return
+		case <-t.C:
+		}
+		for _, name := range s.Namespaces() {
+			ns := s.Namespace(name)
+			if ns == nil {
+				continue
+			}
+			ns.mu.RLock()
+			socks := append([]*Socket(nil), ns.list...)
+			ns.mu.RUnlock()
+			for _, sock := range socks {
+				select {
+				case <-s.stopRefresh:
+					return
+				default:
+				}
+				sock.persistRooms()
+			}
+		}
+	}
 }
 
 // ServeHTTP serves the Engine.IO endpoint (mount it at /socket.io/).
@@ -122,10 +165,26 @@ func (s *Server) Handle(h Handler) {
 	s.handlers = append(s.handlers, &hh)
 }
 
-// Close closes every connection and the adapter.
+// Close closes every connection, waits (up to ctx's end) until every socket has left and
+// saved its recovery session, then closes the adapter.
 func (s *Server) Close() error {
-	s.engine.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.CloseConnections(ctx)
 	return s.adapter.Close()
+}
+
+// CloseConnections closes every connection at the transport level (the clients reconnect,
+// elsewhere behind a load balancer) and waits, up to ctx's end, until each socket has run
+// its disconnect path, recovery session saved included. The adapter stays open.
+func (s *Server) CloseConnections(ctx context.Context) {
+	s.closeOnce.Do(func() { close(s.stopRefresh) })
+	s.engine.Close()
+	s.engine.WaitClosed(ctx)
+	select {
+	case <-s.refreshDone:
+	case <-ctx.Done():
+	}
 }
 
 func (s *Server) handlerFor(name string) *Handler {
@@ -158,9 +217,10 @@ func (s *Server) Namespaces() []string {
 	return out
 }
 
-// join adds an admitted socket to its namespace, creating the namespace under the server
-// lock so creation and removal never race.
-func (s *Server) join(sock *Socket, h *Handler) {
+// join adds an admitted socket to its namespace, and to rooms at the same instant (a
+// recovered session's), creating the namespace under the server lock so creation and
+// removal never race.
+func (s *Server) join(sock *Socket, h *Handler, rooms []string) {
 	s.mu.Lock()
 	ns := s.nsps[sock.nspName]
 	if ns == nil {
@@ -168,7 +228,7 @@ func (s *Server) join(sock *Socket, h *Handler) {
 		s.nsps[sock.nspName] = ns
 	}
 	sock.nsp = ns
-	ns.add(sock)
+	ns.add(sock, rooms)
 	s.mu.Unlock()
 }
 

@@ -48,6 +48,7 @@ type Socket struct {
 	held       []heldBroadcast
 	lastOff    offset // the newest offset sent, under mu
 	hasLast    bool
+	saveMu     sync.Mutex // one session save at a time, so an older room set never overwrites a newer one
 }
 
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {
@@ -109,17 +110,35 @@ func (s *Socket) OnDisconnect(f func(reason string)) {
 	s.mu.Unlock()
 }
 
-// Join adds the socket to room (on this node).
+// Join adds the socket to room (on this node). With connection state recovery on, the
+// socket's saved session is updated before Join returns, so a node that dies right after
+// (kill -9: no goodbye) leaves a session that brings the room back on another node.
 func (s *Socket) Join(room string) {
 	if ns := s.nsp; ns != nil {
 		ns.join(s, room)
+		s.persistRooms()
 	}
 }
 
-// Leave removes the socket from room.
+// Leave removes the socket from room (and from its saved session, as Join).
 func (s *Socket) Leave(room string) {
 	if ns := s.nsp; ns != nil {
 		ns.leave(s, room)
+		s.persistRooms()
+	}
+}
+
+// persistRooms saves the session of a live socket after a room change. While the socket
+// is still being connected (recovering), finishRecovery saves it once at the end.
+func (s *Socket) persistRooms() {
+	if s.recovering.Load() {
+		return
+	}
+	s.mu.Lock()
+	gone := s.disconnected
+	s.mu.Unlock()
+	if !gone {
+		s.client.srv.saveSession(s)
 	}
 }
 

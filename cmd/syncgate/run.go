@@ -117,7 +117,14 @@ func shutdown(log *slog.Logger, cfg gateway.Config, g *gateway.Gateway, srv, adm
 	g.Drain()
 	err := <-done
 	if admin != nil {
-		_ = admin.Shutdown(ctx)
+		if aerr := admin.Shutdown(ctx); aerr != nil && err == nil { // publish API calls in flight finish too
+			err = aerr
+		}
+	}
+	if err != nil {
+		// Calls still in flight may yet fire events this node can no longer publish: the
+		// other nodes must resync their sockets when this node's lease ends.
+		g.Abandon()
 	}
 	_ = g.Close()
 	if err != nil {
