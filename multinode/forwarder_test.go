@@ -1,7 +1,6 @@
 package multinode
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ type forwarder struct {
 	mu     sync.Mutex
 	target string
 	paused bool
+	gate   chan struct{} // non-nil while stalled: closed by Unstall
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
 }
@@ -33,6 +33,7 @@ func startForwarder(t testing.TB, target string) *forwarder {
 	go f.accept()
 	t.Cleanup(func() {
 		_ = f.ln.Close()
+		f.Unstall()
 		f.DropAll()
 		f.wg.Wait()
 	})
@@ -62,6 +63,36 @@ func (f *forwarder) Resume() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.paused = false
+}
+
+// Stall holds every byte in both directions, on open connections and new ones, as a
+// network partition does (nothing is refused or closed), until Unstall.
+func (f *forwarder) Stall() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gate == nil {
+		f.gate = make(chan struct{})
+	}
+}
+
+// Unstall lets the held bytes and connections through.
+func (f *forwarder) Unstall() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gate != nil {
+		close(f.gate)
+		f.gate = nil
+	}
+}
+
+// pass returns once nothing is stalled.
+func (f *forwarder) pass() {
+	f.mu.Lock()
+	g := f.gate
+	f.mu.Unlock()
+	if g != nil {
+		<-g
+	}
 }
 
 // DropAll closes every forwarded connection, both sides.
@@ -94,6 +125,7 @@ func (f *forwarder) accept() {
 
 func (f *forwarder) forward(c net.Conn, target string) {
 	defer f.wg.Done()
+	f.pass()
 	up, err := net.DialTimeout("tcp", target, 2*time.Second)
 	if err != nil {
 		_ = c.Close()
@@ -105,7 +137,19 @@ func (f *forwarder) forward(c net.Conn, target string) {
 	f.mu.Unlock()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				f.pass()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(up, c)

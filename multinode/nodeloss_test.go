@@ -204,3 +204,43 @@ func TestRedisRestartResyncsOnce(t *testing.T) {
 	expectRows(t, c, "sa", row{"personview.addrow", 2})
 	expectRows(t, c, "sb", row{"personview.addrow", 2})
 }
+
+// A node cut from Redis by a network stall (packets held, nothing refused) longer than its
+// lease: the other nodes resync their sockets when the lease ends, and get its events late
+// once the stall ends; its own sockets get what the others published, or a resync.
+func TestNodeStalledFromRedisLosesNothingSilently(t *testing.T) {
+	api := members(t, 1)
+	r := testenv.StartRedis(t)
+	link := startForwarder(t, r.Addr()) // node A's network path to Redis
+	a := startNode(t, api, "A", "redis://"+link.Addr()+"/0", "--node-lease", "1s")
+	b := startNode(t, api, "B", r.URL())
+	a.waitReadyz(http.StatusOK)
+	b.waitReadyz(http.StatusOK)
+	c := testenv.StartNode(t)
+	connect(t, c, "sa", a.url("/org/1"), once("alice"))
+	connect(t, c, "sb", b.url("/org/1"), once("alice"))
+	a.addRow(1, 1)
+	expectRows(t, c, "sa", row{"personview.addrow", 1})
+	expectRows(t, c, "sb", row{"personview.addrow", 1})
+
+	link.Stall()
+	a.addRow(1, 2) // Redis does not answer: delivered on A, queued for the others
+	expectRows(t, c, "sa", row{"personview.addrow", 2})
+	expectResync(t, c, "sb", "node lost") // A's lease ended
+	link.Unstall()
+	expectRows(t, c, "sb", row{"personview.addrow", 2}) // late, not never
+	b.addRow(1, 3)
+	expectRows(t, c, "sb", row{"personview.addrow", 3})
+	ev, err := c.WaitEvent("sa", "personview.addrow", waitLong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := personID(t, ev); got != 3 {
+		t.Fatalf("socket sa: personview.addrow %d, want 3", got)
+	}
+	for _, sk := range ev.Skipped {
+		if sk.Event != "resync" {
+			t.Fatalf("socket sa received %v before row 3; only resyncs may come first", ev.Skipped)
+		}
+	}
+}

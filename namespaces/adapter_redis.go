@@ -60,6 +60,8 @@ type RedisAdapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	pubSeq   atomic.Uint64
+	seen     recentIDs // bus reader: IDs of the last broadcasts delivered, to drop replayed copies
 	busUp    atomic.Bool
 	epoch    atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
 	dataLost atomic.Bool  // the lease keeper saw another epoch: the bus reader must reconnect
@@ -308,6 +310,7 @@ type wireBroadcast struct {
 	Event  string   `json:"event"`
 	Args   []any    `json:"args,omitempty"`
 	Resync bool     `json:"resync,omitempty"` // a marker: the namespace lost events
+	ID     string   `json:"id,omitempty"`     // unique per publish: a replayed one is recognised
 
 	SkipSocket string   `json:"skip,omitempty"`
 	SkipOwners []string `json:"owners,omitempty"`
@@ -315,7 +318,7 @@ type wireBroadcast struct {
 
 func toWire(b *Broadcast) wireBroadcast {
 	return wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args,
-		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners}
+		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ID: b.busID}
 }
 
 func (w wireBroadcast) broadcast() *Broadcast {
@@ -328,6 +331,7 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	if hasBinary(b.Args) {
 		return fmt.Errorf("namespaces: redis adapter: binary arguments cannot be broadcast")
 	}
+	b.busID = a.uid + "." + strconv.FormatUint(a.pubSeq.Add(1), 36)
 	payload, err := json.Marshal(toWire(b))
 	if err != nil {
 		return fmt.Errorf("namespaces: redis adapter: encode: %w", err)
@@ -347,6 +351,10 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 		}
 	}
 	a.stats.PublishFailures.Add(1)
+	// A write that timed out may still be carried out by Redis (a network stall: its bytes
+	// arrive later), and the replay then writes it a second time: whichever copy comes
+	// second is dropped by ID, here (delivered locally now) and on the other nodes.
+	a.seen.add(b.busID)
 	a.hooks.DeliverLocal(b)
 	a.mu.Lock()
 	if len(a.pending) < a.maxPend {
@@ -581,10 +589,40 @@ func (a *RedisAdapter) deliverBus(m redis.XMessage) {
 		a.hooks.Resync(w.Nsp, "events lost")
 		return
 	}
+	if w.ID != "" && !a.seen.add(w.ID) {
+		return // the second copy of a publish replayed after an uncertain write
+	}
 	b := w.broadcast()
 	b.Offset, _ = m.Values["o"].(string)
 	a.stats.Received.Add(1)
 	a.hooks.DeliverLocal(b)
+}
+
+// recentIDs remembers the last 8,192 IDs added.
+type recentIDs struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring [8192]string
+	next int
+}
+
+// add records id and reports whether it was new.
+func (r *recentIDs) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.set[id]; dup {
+		return false
+	}
+	if r.set == nil {
+		r.set = make(map[string]struct{}, len(r.ring))
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.set[id] = struct{}{}
+	return true
 }
 
 func (a *RedisAdapter) sleep(backoff *time.Duration) {
@@ -632,6 +670,7 @@ func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcas
 	}
 	msgs = msgs[1:]
 	out := make([]*Broadcast, 0, len(msgs))
+	ids := make(map[string]struct{}, len(msgs))
 	for _, m := range msgs {
 		p, _ := m.Values["p"].(string)
 		var w wireBroadcast
@@ -640,6 +679,12 @@ func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcas
 		}
 		if w.Resync {
 			return nil, false, nil // the namespace lost events after off
+		}
+		if w.ID != "" {
+			if _, dup := ids[w.ID]; dup {
+				continue // a publish replayed after an uncertain write
+			}
+			ids[w.ID] = struct{}{}
 		}
 		b := w.broadcast()
 		b.Offset = m.ID

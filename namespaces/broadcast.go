@@ -22,6 +22,8 @@ type Broadcast struct {
 	SkipSocket string
 	SkipOwners []string
 
+	busID string // RedisAdapter: unique per publish, kept across a replay after an outage
+
 	once   sync.Once
 	pkts   []*engineio.Packet
 	err    error
