@@ -72,6 +72,15 @@ func (c *ttlCache) put(k Key, r result, now time.Time) {
 	c.items[k] = c.order.PushBack(&cacheEntry{key: k, res: r, expires: now.Add(c.ttl)})
 }
 
+func (c *ttlCache) remove(k Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		c.order.Remove(el)
+		delete(c.items, k)
+	}
+}
+
 func (c *ttlCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

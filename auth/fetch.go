@@ -61,7 +61,7 @@ func (m *Memberships) fetch(k Key, c Credentials) (result, error) {
 		m.log.Warn("memberships upstream answered unexpectedly", "status", resp.StatusCode)
 		return result{}, ErrUnavailable
 	}
-	m.cache.put(k, res, time.Now())
+	m.store(k, res)
 	return res, nil
 }
 

@@ -34,6 +34,11 @@ type MembershipsConfig struct {
 	Rewrite func(*http.Request)
 	// MaxEntries bounds the cache (distinct credentials). Default 100,000.
 	MaxEntries int
+	// NegativeTTL is how long credentials the upstream refused (401/403) are refused
+	// without asking again. Default 5s. They live in their own LRU of NegativeMaxEntries
+	// (default 10,000), so a flood of random tokens never evicts members' cached answers.
+	NegativeTTL        time.Duration
+	NegativeMaxEntries int
 	// RecheckWorkers bounds concurrent upstream calls of a re-check round. Default 8.
 	RecheckWorkers int
 }
@@ -57,6 +62,7 @@ type Memberships struct {
 	recheckWorkers int
 
 	cache   *ttlCache
+	refused *negCache // credentials the upstream refused, briefly
 	flights singleflight.Group
 	stats   counters
 
@@ -74,6 +80,8 @@ const (
 	defaultTTL        = 30 * time.Second
 	defaultTimeout    = 5 * time.Second
 	defaultMaxEntries = 100_000
+	defaultNegTTL     = 5 * time.Second
+	defaultNegEntries = 10_000
 	defaultWorkers    = 8
 	maxCredentialLen  = 32 << 10 // per field; longer is refused without an upstream call
 )
@@ -87,8 +95,9 @@ func NewMemberships(cfg MembershipsConfig) (*Memberships, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("auth: memberships URL %q: want an absolute http(s) URL", cfg.URL)
 	}
-	if cfg.TTL < 0 || cfg.Timeout < 0 || cfg.MaxEntries < 0 || cfg.RecheckWorkers < 0 {
-		return nil, fmt.Errorf("auth: memberships: TTL, Timeout, MaxEntries and RecheckWorkers must not be negative")
+	if cfg.TTL < 0 || cfg.Timeout < 0 || cfg.MaxEntries < 0 || cfg.RecheckWorkers < 0 ||
+		cfg.NegativeTTL < 0 || cfg.NegativeMaxEntries < 0 {
+		return nil, fmt.Errorf("auth: memberships: TTL, Timeout, MaxEntries, RecheckWorkers, NegativeTTL and NegativeMaxEntries must not be negative")
 	}
 	m := &Memberships{
 		url:            u.String(),
@@ -123,6 +132,7 @@ func NewMemberships(cfg MembershipsConfig) (*Memberships, error) {
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	m.client = &client
 	m.cache = newTTLCache(m.ttl, orDefault(cfg.MaxEntries, defaultMaxEntries))
+	m.refused = newNegCache(orDefault(cfg.NegativeTTL, defaultNegTTL), orDefault(cfg.NegativeMaxEntries, defaultNegEntries))
 	m.base, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
@@ -146,6 +156,20 @@ func (m *Memberships) Check(ctx context.Context, c Credentials, org string) erro
 	err := m.check(ctx, c, org)
 	m.stats.countResult(err)
 	return err
+}
+
+// CheckCached decides from the caches only, never asking the upstream: ok is false when
+// nothing is cached for these credentials. It lets a caller that must not cause upstream
+// calls (a client IP over its failure budget) still admit known members.
+func (m *Memberships) CheckCached(c Credentials, org string) (err error, ok bool) {
+	if !usable(c) || !canonicalID(org) {
+		return ErrForbidden, true
+	}
+	res, ok := m.cached(c.Key())
+	if !ok {
+		return nil, false
+	}
+	return decide(res, org), true
 }
 
 func (m *Memberships) check(ctx context.Context, c Credentials, org string) error {
@@ -202,8 +226,7 @@ func (m *Memberships) roleAllowed(role *string) bool {
 func (m *Memberships) lookup(ctx context.Context, c Credentials, refresh bool) (result, error) {
 	k := c.Key()
 	if !refresh {
-		if r, ok := m.cache.get(k, time.Now()); ok {
-			m.stats.cacheHits.Add(1)
+		if r, ok := m.cached(k); ok {
 			return r, nil
 		}
 	}
@@ -214,8 +237,7 @@ func (m *Memberships) lookup(ctx context.Context, c Credentials, refresh bool) (
 		// A call that finished between our cache miss and this flight has
 		// already stored its answer: use it instead of calling again.
 		if !refresh {
-			if r, ok := m.cache.get(k, time.Now()); ok {
-				m.stats.cacheHits.Add(1)
+			if r, ok := m.cached(k); ok {
 				return r, nil
 			}
 		}
@@ -230,6 +252,33 @@ func (m *Memberships) lookup(ctx context.Context, c Credentials, refresh bool) (
 	case <-ctx.Done():
 		return result{}, ErrUnavailable
 	}
+}
+
+// cached answers from the refusals, then from the answers cache.
+func (m *Memberships) cached(k Key) (result, bool) {
+	now := time.Now()
+	if m.refused.has(k, now) {
+		m.stats.cacheHits.Add(1)
+		return result{unauthorized: true}, true
+	}
+	if r, ok := m.cache.get(k, now); ok {
+		m.stats.cacheHits.Add(1)
+		return r, true
+	}
+	return result{}, false
+}
+
+// store caches a definite answer: a refusal in the short-lived negative cache (and any
+// older answer of these credentials forgotten), memberships in the answers cache.
+func (m *Memberships) store(k Key, res result) {
+	now := time.Now()
+	if res.unauthorized {
+		m.cache.remove(k)
+		m.refused.put(k, now)
+		return
+	}
+	m.refused.remove(k)
+	m.cache.put(k, res, now)
 }
 
 // canonicalID reports whether s is a canonical non-negative decimal (no sign,

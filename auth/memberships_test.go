@@ -417,20 +417,20 @@ func TestCheck_BodySizeLimitIsExact(t *testing.T) {
 func TestCheck_RandomTokenFloodKeepsCacheBounded(t *testing.T) {
 	u := newFakeUpstream(t)
 	u.set("Bearer legit", memberships(member(1, "admin")))
-	m := newTestMemberships(t, u, MembershipsConfig{MaxEntries: 50})
+	m := newTestMemberships(t, u, MembershipsConfig{MaxEntries: 50, NegativeMaxEntries: 50})
 	for i := range 500 {
 		if err := m.Check(context.Background(), bearer(fmt.Sprintf("random-%d", i)), "1"); err != ErrUnauthorized {
 			t.Fatalf("random token %d: %v", i, err)
 		}
-		if n := m.Stats().CacheEntries; n > 50 {
-			t.Fatalf("cache has %d entries after %d random tokens, bound is 50", n, i+1)
+		if s := m.Stats(); s.CacheEntries+s.RefusedCached > 50 {
+			t.Fatalf("caches have %d+%d entries after %d random tokens, bound is 50", s.CacheEntries, s.RefusedCached, i+1)
 		}
 	}
 	if err := m.Check(context.Background(), bearer("legit"), "1"); err != nil {
 		t.Fatalf("legit user after flood: %v", err)
 	}
-	if n := m.Stats().CacheEntries; n != 50 {
-		t.Fatalf("cache entries = %d, want 50", n)
+	if s := m.Stats(); s.RefusedCached != 50 || s.CacheEntries != 1 {
+		t.Fatalf("refusals cached = %d, answers cached = %d, want 50 and 1", s.RefusedCached, s.CacheEntries)
 	}
 }
 

@@ -16,7 +16,8 @@ type Stats struct {
 	Unavailable   uint64
 	Revoked       uint64 // watched sockets revoked by re-checks
 	RecheckErrors uint64 // re-checks that got no definite answer (sockets kept)
-	CacheEntries  int    // current cache size
+	CacheEntries  int    // current size of the answers cache
+	RefusedCached int    // current size of the negative cache (credentials refused upstream)
 	Watches       int    // current watched sockets
 }
 
@@ -53,6 +54,7 @@ func (m *Memberships) Stats() Stats {
 		Revoked:       m.stats.revoked.Load(),
 		RecheckErrors: m.stats.recheckErrors.Load(),
 		CacheEntries:  m.cache.len(),
+		RefusedCached: m.refused.len(),
 		Watches:       int(m.stats.watches.Load()),
 	}
 }

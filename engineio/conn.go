@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Conn is one Engine.IO session. Its transport is long-polling or websocket and may change
@@ -25,7 +26,9 @@ type Conn struct {
 	reason    string
 	queue     []*Packet
 	spare     []*Packet
-	queued    int // bytes in queue
+	queued    int    // bytes in queue
+	pongAt    int    // 1 + index in queue of the websocket pong not yet taken by the writer; 0: none
+	release   func() // gives the session's per-IP slot back (Options.AcquireSlot); nil once done
 
 	// long-polling
 	pollCh      chan struct{} // wakes the pending GET
@@ -38,6 +41,7 @@ type Conn struct {
 	writing       bool      // a writer goroutine is running
 	writeDeadline time.Time // the write deadline last set on netConn (writer only)
 	wsCloseSent   bool
+	pings         *rate.Limiter // websocket pings the client may still send (onPing); made on its first ping
 	upgrading     bool
 	probed        bool // the upgrade probe succeeded: polls are answered with a noop at once
 	lingering     bool // closed by the client, still known until one GET is answered
@@ -110,6 +114,7 @@ func (c *Conn) takeLocked() []*Packet {
 	c.queue = c.spare[:0]
 	c.spare = nil
 	c.queued = 0
+	c.pongAt = 0
 	return batch
 }
 
@@ -136,6 +141,10 @@ func (c *Conn) closeWith(reason string, graceful bool) {
 	}
 	c.closed = true
 	c.reason = reason
+	if release := c.release; release != nil {
+		c.release = nil
+		defer release() // after c.mu is unlocked
+	}
 	if c.pingTimer != nil {
 		c.pingTimer.Stop()
 	}

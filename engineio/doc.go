@@ -8,4 +8,9 @@
 // shared by any number of connections: a websocket frame is built once per packet and the
 // same bytes are written to every socket by a per-connection writer that coalesces queued
 // frames into one write. All exported methods of Server and Conn are safe for concurrent use.
+//
+// What one client can hold is bounded: a session keeps only its handshake's credential
+// headers (Handshake); outgoing bytes, websocket pongs included, are capped by
+// Options.MaxQueueBytes; a polling POST body must arrive within the heartbeat budget; and
+// Options.AcquireSlot can cap the sessions of one client IP.
 package engineio

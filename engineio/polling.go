@@ -3,12 +3,14 @@ package engineio
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"time"
 )
 
 // openPolling answers a polling handshake with the open packet.
-func (s *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	c := s.newConn(r, Polling)
+func (s *Server) openPolling(w http.ResponseWriter, r *http.Request, ip netip.Addr, release func()) {
+	c := s.newConn(r, Polling, ip, release)
 	if c == nil {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
@@ -125,8 +127,24 @@ func (c *Conn) pollPost(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 	}()
 
-	max := c.srv.opts.MaxPayload
+	// The body must arrive within the heartbeat budget: a client that sends the headers and
+	// then dribbles the body would otherwise hold this handler (and the session's POST
+	// slot) for as long as it likes. Once the body is in, the deadline is lifted (net/http
+	// sets its own again for the next request on the connection).
+	o := c.srv.opts
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(o.PingInterval + o.PingTimeout)); err != nil {
+		o.Logger.Debug("engine.io: no read deadline on a polling POST", "err", err)
+	}
+	max := o.MaxPayload
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	if err != nil || len(body) > max {
+		// What is left of the body is not read (net/http would otherwise try to drain it,
+		// at the client's pace): the connection ends with this answer.
+		w.Header().Set("Connection", "close")
+	} else {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		c.srv.fail(w, r, codeBadRequest)
 		c.closeWith("transport error", false)

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +35,16 @@ type Options struct {
 	// AllowRequest vets every request before any session is created or used (the Origin
 	// check lives here). A non-nil error answers 403 {"code":4,"message":"Forbidden"}.
 	AllowRequest func(r *http.Request) error
+
+	// ClientIP returns the client address of a handshake, kept in Handshake.ClientIP and
+	// given to AcquireSlot. Default: the peer address (r.RemoteAddr).
+	ClientIP func(r *http.Request) netip.Addr
+
+	// AcquireSlot, when set, is asked for a slot of the client IP before a handshake (either
+	// transport) creates a session; ok false answers 429 {"code":3,"message":"Too many
+	// connections"} and no session exists. release is called exactly once when the session
+	// ends, or at once if no session comes of the handshake.
+	AcquireSlot func(ip netip.Addr) (release func(), ok bool)
 
 	// OnOpen is called for every new session before any of its messages is read; it returns
 	// the session's Listener. It must not block.
@@ -154,13 +164,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid == "" {
-		switch {
-		case transport == WebSocket:
-			s.openWebSocket(w, r)
-		case r.Method == http.MethodGet:
-			s.openPolling(w, r)
-		default:
+		if transport == Polling && r.Method != http.MethodGet {
 			s.fail(w, r, codeBadHandshakeMethod)
+			return
+		}
+		ip := s.clientIP(r)
+		release := func() {}
+		if s.opts.AcquireSlot != nil {
+			var ok bool
+			if release, ok = s.opts.AcquireSlot(ip); !ok {
+				s.failStatus(w, http.StatusTooManyRequests, codeBadRequest, "Too many connections")
+				return
+			}
+		}
+		if transport == WebSocket {
+			s.openWebSocket(w, r, ip, release)
+		} else {
+			s.openPolling(w, r, ip, release)
 		}
 		return
 	}
@@ -308,24 +328,32 @@ func (s *Server) handshake(c *Conn, upgrades []string) []byte {
 	return append([]byte{typeOpen}, b...)
 }
 
+// clientIP is the client address of r: Options.ClientIP, or the peer address.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	if s.opts.ClientIP != nil {
+		return s.opts.ClientIP(r)
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // newConn creates, registers and opens a session: the Listener is in place before the caller
-// reads any message. It returns nil when the server is closed.
-func (s *Server) newConn(r *http.Request, transport string) *Conn {
+// reads any message. release is the session's per-IP slot, given back when it closes. It
+// returns nil (and releases the slot) when the server is closed.
+func (s *Server) newConn(r *http.Request, transport string, ip netip.Addr, release func()) *Conn {
 	c := &Conn{
 		srv:       s,
 		id:        newSID(),
 		transport: transport,
 		pollCh:    make(chan struct{}, 1),
-		hs: &Handshake{
-			Header:     r.Header.Clone(),
-			Query:      r.URL.Query(),
-			RemoteAddr: r.RemoteAddr,
-			Host:       r.Host,
-			Secure:     r.TLS != nil,
-			Time:       time.Now(),
-		},
+		hs:        newHandshake(r, ip),
+		release:   release,
 	}
 	if !s.register(c) {
+		release()
 		return nil
 	}
 	c.listener = s.opts.OnOpen(c)
@@ -337,12 +365,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int) {
 	if code == codeForbidden {
 		status = http.StatusForbidden
 	}
+	s.failStatus(w, status, code, errorMessages[code])
+}
+
+// failStatus answers an Engine.IO error with status and a JSON body {"code","message"}.
+func (s *Server) failStatus(w http.ResponseWriter, status, code int, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	b, _ := json.Marshal(struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
-	}{code, errorMessages[code]})
+	}{code, message})
 	_, _ = w.Write(b)
 }
 
@@ -374,16 +407,6 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Access-Control-Max-Age", strconv.Itoa(600))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// Handshake describes the request that opened a session.
-type Handshake struct {
-	Header     http.Header
-	Query      url.Values
-	RemoteAddr string
-	Host       string
-	Secure     bool
-	Time       time.Time
 }
 
 // Errors returned by Conn.Send.

@@ -6,18 +6,28 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+)
+
+// Websocket pings a client may send: far more than any keepalive needs (browsers send none;
+// Node's ws pings when told to, every few seconds at most).
+const (
+	pingRate  = 20  // per second, sustained
+	pingBurst = 100 // at once
 )
 
 // openWebSocket starts a session directly on websocket, with a reader goroutine of its own.
-func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request, ip netip.Addr, release func()) {
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader has answered the client
 	}
-	c := s.newConn(r, WebSocket)
+	c := s.newConn(r, WebSocket, ip, release)
 	if c == nil {
 		_ = ws.Close()
 		return
@@ -36,15 +46,7 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 // queue their answers so that only the writer goroutine ever writes to the connection.
 func (c *Conn) attach(ws *websocket.Conn) {
 	ws.SetReadLimit(int64(c.srv.opts.MaxPayload))
-	ws.SetPingHandler(func(data string) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.closed {
-			c.queue = append(c.queue, rawFrame(controlFrame(opPong, []byte(data))))
-			c.kickLocked()
-		}
-		return nil
-	})
+	ws.SetPingHandler(c.onPing)
 	ws.SetCloseHandler(func(code int, _ string) error {
 		// Answer the client's Close frame with the same code, then close (RFC 6455 §5.5.1).
 		payload := []byte{}
@@ -65,6 +67,45 @@ func (c *Conn) attach(ws *websocket.Conn) {
 	c.transport = WebSocket
 	c.kickLocked()
 	c.mu.Unlock()
+}
+
+// onPing answers a websocket ping with a pong, queued for the writer. A client that floods
+// pings and never reads must not grow the server:
+//   - a pong the writer has not taken yet is replaced by the newer one (RFC 6455 §5.5.3
+//     lets an endpoint answer only the most recent ping), so the queue holds one pong at most;
+//   - every pong counts against MaxQueueBytes until the writer drains the queue, like a message;
+//   - pings beyond pingRate/pingBurst close the session as a slow consumer: whatever the
+//     kernel's socket buffers absorb before the writer blocks (megabytes of pongs on a
+//     default Linux), such a client is not asking for pongs it needs.
+func (c *Conn) onPing(data string) error {
+	pong := rawFrame(controlFrame(opPong, []byte(data)))
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.pings == nil {
+		c.pings = rate.NewLimiter(pingRate, pingBurst)
+	}
+	flood := !c.pings.Allow()
+	if !flood {
+		if c.pongAt > 0 {
+			c.queue[c.pongAt-1] = pong
+		} else {
+			c.queue = append(c.queue, pong)
+			c.pongAt = len(c.queue)
+		}
+		c.queued += len(pong.frame) + 10 // as Packet.size counts a message
+	}
+	if flood || c.queued > c.srv.opts.MaxQueueBytes {
+		c.mu.Unlock()
+		c.srv.opts.Logger.Debug("engine.io: websocket client dropped", "sid", c.id, "reason", "slow consumer", "ping_flood", flood)
+		c.closeWith("slow consumer", false)
+		return nil
+	}
+	c.kickLocked()
+	c.mu.Unlock()
+	return nil
 }
 
 // readLoop reads websocket messages until the connection fails or closes.
@@ -134,6 +175,7 @@ func (c *Conn) writeLoop() {
 			c.mu.Lock()
 			c.writing = false
 			c.queue = c.queue[:0]
+			c.pongAt = 0
 			c.mu.Unlock()
 			c.closeWith("transport error", false)
 			return

@@ -123,7 +123,8 @@ func (g *Gateway) onClientEvent(s *namespaces.Socket, event string, args []any, 
 		return
 	}
 	data["by"] = s.ID()
-	b := &namespaces.Broadcast{Nsp: s.Namespace(), Event: ce.Name, Args: []any{data}, Except: []string{s.ID()}}
+	b := &namespaces.Broadcast{Nsp: s.Namespace(), Event: ce.Name, Args: []any{data}}
+	s.ExceptSelf(b)
 	if room != "" {
 		b.Rooms = []string{room}
 	}

@@ -4,38 +4,59 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/syncgate/syncgate/clientlimits"
 )
 
 // Config is the whole configuration of a gateway, filled from flags and their environment
 // twins (flag --upstream ↔ SYNCGATE_UPSTREAM) in one place and validated before anything
 // listens.
 type Config struct {
-	Listen           string        // --listen
-	Upstream         string        // --upstream: base URL of the API, e.g. http://api:9000/v1
-	APIPrefix        string        // --api-prefix
-	Triggers         string        // --triggers: YAML trigger file
-	AllowedOrigins   []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
-	MembershipsPath  string        // --memberships-path, relative to Upstream
-	MemberRoles      []string      // --member-roles: empty = any non-null role; "*" = any
-	MembershipTTL    time.Duration // --membership-ttl
-	UpstreamTimeout  time.Duration // --upstream-timeout
-	PingInterval     time.Duration // --ping-interval
-	PingTimeout      time.Duration // --ping-timeout
-	MaxPayload       int           // --max-payload
-	MaxQueueBytes    int           // --max-queue-bytes: slow-consumer limit per connection
-	RecoveryWindow   time.Duration // --recovery-window: connection state recovery; 0 disables
-	Redis            string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
-	NodeLease        time.Duration // --node-lease: a node silent this long is declared lost (every socket resyncs)
-	ClientEventRate  float64       // --client-event-rate: client events per second per socket
-	ClientEventBurst int           // --client-event-burst
-	AdminListen      string        // --admin-listen: publish API (and ops endpoints)
-	AdminToken       string        // --admin-token: bearer token of the publish API; empty disables it
-	PublishEvents    []string      // --publish-events: event names the publish API accepts besides the trigger file's
-	ShutdownTimeout  time.Duration // --shutdown-timeout: bound on a graceful stop
+	Listen          string        // --listen
+	Upstream        string        // --upstream: base URL of the API, e.g. http://api:9000/v1
+	APIPrefix       string        // --api-prefix
+	Triggers        string        // --triggers: YAML trigger file
+	AllowedOrigins  []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
+	MembershipsPath string        // --memberships-path, relative to Upstream
+	MemberRoles     []string      // --member-roles: empty = any non-null role; "*" = any
+	MembershipTTL   time.Duration // --membership-ttl
+	UpstreamTimeout time.Duration // --upstream-timeout
+	// --upstream-idle-timeout: idle upstream connections are closed after this, below the
+	// upstream's own keep-alive timeout (Node.js: 5s) so no call lands on one it is closing.
+	UpstreamIdleTimeout time.Duration
+	// --read-header-timeout / --idle-timeout of the public listener (no read/write timeout:
+	// websockets, long-polling and streamed API responses outlive any fixed bound).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	PingInterval      time.Duration // --ping-interval
+	PingTimeout       time.Duration // --ping-timeout
+	MaxPayload        int           // --max-payload
+	MaxQueueBytes     int           // --max-queue-bytes: slow-consumer limit per connection
+	RecoveryWindow    time.Duration // --recovery-window: connection state recovery; 0 disables
+	Redis             string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
+	NodeLease         time.Duration // --node-lease: a node silent this long is declared lost (every socket resyncs)
+	ClientEventRate   float64       // --client-event-rate: client events per second per socket
+	ClientEventBurst  int           // --client-event-burst
+	AdminListen       string        // --admin-listen: publish API (and ops endpoints)
+	AdminToken        string        // --admin-token: bearer token of the publish API; empty disables it
+	PublishEvents     []string      // --publish-events: event names the publish API accepts besides the trigger file's
+	ShutdownTimeout   time.Duration // --shutdown-timeout: bound on a graceful stop
+
+	// --admission-failures-per-ip: refused admissions a client IP may have, "N/s[,burst=B]"
+	// (also /m, /h) or "off"; past it its CONNECTs get connect_error "rate_limited".
+	AdmissionFailuresPerIP string
+
+	// --max-connections-per-ip: Engine.IO sessions (open sockets and pending handshakes) one
+	// client IP may hold, 0: no limit; past it a handshake gets 429. --trusted-proxies:
+	// proxies (CIDRs) whose X-Forwarded-For hop names the client; empty: the peer address is
+	// the client IP (see clientlimits.ClientIP).
+	MaxConnectionsPerIP int
+	TrustedProxies      []netip.Prefix
 
 	Auth              string   // --auth: "proxy" (forward the browser's credentials) or "session" (syncgate owns the login)
 	SessionStore      string   // --session-store: memory, bolt:PATH or redis (default: redis with --redis, else bolt:syncgate-sessions.db)
@@ -59,27 +80,33 @@ type Config struct {
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
-		Listen:           ":8080",
-		APIPrefix:        "/api",
-		MembershipsPath:  "/users/me/memberships",
-		MembershipTTL:    30 * time.Second,
-		UpstreamTimeout:  30 * time.Second,
-		PingInterval:     25 * time.Second,
-		PingTimeout:      20 * time.Second,
-		MaxPayload:       1_000_000,
-		MaxQueueBytes:    1 << 20,
-		RecoveryWindow:   2 * time.Minute,
-		NodeLease:        5 * time.Second,
-		ShutdownTimeout:  15 * time.Second,
-		Auth:             "proxy",
-		SessionCookie:    "sg_session",
-		LandingPath:      "/",
-		OAuthProvider:    "google",
-		ClientEventRate:  20,
-		ClientEventBurst: 40,
-		AdminListen:      "127.0.0.1:9090",
-		LogFormat:        "text",
-		LogLevel:         "info",
+		Listen:              ":8080",
+		APIPrefix:           "/api",
+		MembershipsPath:     "/users/me/memberships",
+		MembershipTTL:       30 * time.Second,
+		UpstreamTimeout:     30 * time.Second,
+		UpstreamIdleTimeout: 4 * time.Second,
+		ReadHeaderTimeout:   10 * time.Second,
+		IdleTimeout:         120 * time.Second,
+		PingInterval:        25 * time.Second,
+		PingTimeout:         20 * time.Second,
+		MaxPayload:          1_000_000,
+		MaxQueueBytes:       1 << 20,
+		RecoveryWindow:      2 * time.Minute,
+		NodeLease:           5 * time.Second,
+		ShutdownTimeout:     15 * time.Second,
+		Auth:                "proxy",
+		SessionCookie:       "sg_session",
+		LandingPath:         "/",
+		OAuthProvider:       "google",
+		ClientEventRate:     20,
+		ClientEventBurst:    40,
+		AdminListen:         "127.0.0.1:9090",
+		LogFormat:           "text",
+		LogLevel:            "info",
+
+		AdmissionFailuresPerIP: "1/s,burst=20",
+		MaxConnectionsPerIP:    clientlimits.DefaultMaxConnectionsPerIP,
 	}
 }
 
@@ -104,6 +131,9 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&roles, "member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any`)
 	fs.DurationVar(&c.MembershipTTL, "membership-ttl", c.MembershipTTL, "membership cache lifetime and revocation re-check period")
 	fs.DurationVar(&c.UpstreamTimeout, "upstream-timeout", c.UpstreamTimeout, "time to wait for upstream response headers")
+	fs.DurationVar(&c.UpstreamIdleTimeout, "upstream-idle-timeout", c.UpstreamIdleTimeout, "close idle upstream connections after this; keep it below the upstream's keep-alive timeout (Node.js: 5s)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "public listener: time a client has to send a request's headers")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "public listener: idle keep-alive connections are closed after this")
 	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "Engine.IO ping interval")
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", c.PingTimeout, "Engine.IO ping timeout")
 	fs.IntVar(&c.MaxPayload, "max-payload", c.MaxPayload, "largest message or polling body a client may send, bytes")
@@ -113,6 +143,10 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.DurationVar(&c.NodeLease, "node-lease", c.NodeLease, "with --redis: a node that stops renewing its lease for this long is declared lost and every socket is told to resync")
 	fs.Float64Var(&c.ClientEventRate, "client-event-rate", c.ClientEventRate, "client events a socket may send per second")
 	fs.IntVar(&c.ClientEventBurst, "client-event-burst", c.ClientEventBurst, "client events a socket may send in a burst")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", c.MaxConnectionsPerIP, "Engine.IO sessions (open sockets and pending handshakes) one client IP (IPv6: /64) may hold; past it handshakes get 429; 0: no limit")
+	var trustedProxies string
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma list of proxy addresses or CIDRs whose X-Forwarded-For hop is the client IP; empty: nobody, the peer address is the client IP")
+	fs.StringVar(&c.AdmissionFailuresPerIP, "admission-failures-per-ip", c.AdmissionFailuresPerIP, `refused socket admissions per client IP, a token bucket: "N/s[,burst=B]" (or /m, /h), or "off"; past it CONNECTs get "rate_limited" without an upstream call`)
 	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener (publish API); empty disables it")
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for POST /v1/publish on the admin listener; empty disables the publish API")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
@@ -158,6 +192,10 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	c.AllowedOrigins = splitList(origins)
 	c.MemberRoles = splitList(roles)
 	c.PublishEvents = splitList(publishEvents)
+	var err error
+	if c.TrustedProxies, err = clientlimits.ParseTrustedProxies(trustedProxies); err != nil {
+		return c, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	c.OAuthScopes = splitList(scopes)
 	return c, c.Validate()
 }
@@ -208,6 +246,7 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"membership-ttl": c.MembershipTTL, "upstream-timeout": c.UpstreamTimeout, "shutdown-timeout": c.ShutdownTimeout,
 		"ping-interval": c.PingInterval, "ping-timeout": c.PingTimeout,
+		"upstream-idle-timeout": c.UpstreamIdleTimeout, "read-header-timeout": c.ReadHeaderTimeout, "idle-timeout": c.IdleTimeout,
 	} {
 		if d <= 0 {
 			bad(name, "must be positive, got %s", d)
@@ -227,6 +266,12 @@ func (c Config) Validate() error {
 	}
 	if c.ClientEventBurst < 1 {
 		bad("client-event-burst", "must be at least 1")
+	}
+	if _, _, err := clientlimits.ParseFailureRate(c.AdmissionFailuresPerIP); err != nil {
+		bad("admission-failures-per-ip", "%v", err)
+	}
+	if c.MaxConnectionsPerIP < 0 {
+		bad("max-connections-per-ip", "must be 0 (no limit) or more")
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		bad("admin-token", "must be at least 16 characters")

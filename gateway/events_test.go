@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/syncgate/syncgate/internal/testenv"
@@ -113,10 +114,11 @@ func TestHeaderOrgEventGoesToThatOrgOnly(t *testing.T) {
 	n := testenv.StartNode(t)
 	connect(t, n, "org1", h.url("/org/1"), opts("websocket", cookie("alice")))
 
+	// alice (a member of org 1 only) calls: a header-named org must also be one of hers.
 	api.SetStatus("/tasks/11", http.StatusForbidden)
-	h.mustDo(403, "PATCH", "/api/tasks/11", http.Header{"X-Org-Id": {"1"}}, `{}`)
-	h.mustDo(200, "PATCH", "/api/tasks/12", http.Header{"X-Org-Id": {"2"}}, `{}`)
-	h.mustDo(200, "PATCH", "/api/tasks/13", http.Header{"X-Org-Id": {"1"}}, `{}`)
+	h.mustDo(403, "PATCH", "/api/tasks/11", http.Header{"X-Org-Id": {"1"}, "Cookie": {"zsid=alice"}}, `{}`)
+	h.mustDo(200, "PATCH", "/api/tasks/12", http.Header{"X-Org-Id": {"2"}, "Cookie": {"zsid=alice"}}, `{}`)
+	h.mustDo(200, "PATCH", "/api/tasks/13", http.Header{"X-Org-Id": {"1"}, "Cookie": {"zsid=alice"}}, `{}`)
 	assertIDs(t, waitOnly(t, n, "org1", "task.updated"), map[string]int64{"taskId": 13})
 }
 
@@ -144,7 +146,7 @@ func TestFromResponseEventDisclosesOnlyDeclaredID(t *testing.T) {
 }
 
 // A from_response value that is not an ID (a string with spaces, an object) must not be
-// copied into the event: the trigger is skipped rather than disclose it.
+// copied into the event; and the org must not stay silently stale either: it resyncs.
 func TestFromResponseNonIDValueIsNotDisclosed(t *testing.T) {
 	api := member1(t)
 	api.Handle("POST", "/orgs/1/people", http.StatusCreated, `{"data":{"id":"Clara Zetkin <clara@example.org>"}}`)
@@ -153,8 +155,28 @@ func TestFromResponseNonIDValueIsNotDisclosed(t *testing.T) {
 	connect(t, n, "a", h.url("/org/1"), opts("websocket", cookie("alice")))
 
 	h.mustDo(201, "POST", "/api/orgs/1/people", nil, `{}`)
+	ev := waitOnly(t, n, "a", "resync")
+	if raw := string(ev.Args[0]); strings.Contains(raw, "Clara") || !strings.Contains(raw, `"event incomplete"`) {
+		t.Fatalf("resync payload %s: want reason \"event incomplete\" and nothing from the body", raw)
+	}
 	h.mustDo(200, "PUT", "/api/orgs/1/people/views/2/rows/3", nil, "")
 	waitOnly(t, n, "a", "personview.addrow")
+}
+
+// A created resource whose answer lacks the declared ID (another API shape, a cut body):
+// the event cannot be built, so the org resyncs instead of missing it.
+func TestFromResponseMissingIDResyncsTheOrg(t *testing.T) {
+	api := member1(t)
+	api.Handle("POST", "/orgs/1/people", http.StatusCreated, `{"data":{}}`)
+	h := startGateway(t, api, pocTriggers(t))
+	n := testenv.StartNode(t)
+	connect(t, n, "a", h.url("/org/1"), opts("websocket", cookie("alice")))
+	connect(t, n, "b", h.url("/org/2"), opts("websocket", cookie("carol")))
+
+	h.mustDo(201, "POST", "/api/orgs/1/people", nil, `{}`)
+	waitOnly(t, n, "a", "resync")
+	h.mustDo(200, "PUT", "/api/orgs/2/people/views/2/rows/3", nil, "")
+	waitOnly(t, n, "b", "personview.addrow") // org 2 was not told to resync
 }
 
 func TestEventForUnjoinedOrgCreatesNoNamespace(t *testing.T) {

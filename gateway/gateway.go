@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	drivev3 "google.golang.org/api/drive/v3"
 
 	"github.com/syncgate/syncgate/auth"
+	"github.com/syncgate/syncgate/clientlimits"
 	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
@@ -44,6 +47,7 @@ type Gateway struct {
 	sio      *namespaces.Server
 	members  *auth.Memberships
 	origins  *auth.Origins
+	failures *clientlimits.Failures // --admission-failures-per-ip; nil: off
 	triggers atomic.Pointer[triggers.Set]
 	proxy    http.Handler
 	extra    http.Handler // mounted at "/" (the demo page), may be nil
@@ -125,14 +129,21 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: memberships: %w", err)
 	}
+	if limit, burst, _ := clientlimits.ParseFailureRate(cfg.AdmissionFailuresPerIP); limit > 0 {
+		if g.failures, err = clientlimits.NewFailures(limit, burst, 0); err != nil {
+			g.members.Close()
+			return nil, fmt.Errorf("gateway: --admission-failures-per-ip: %w", err)
+		}
+	}
 	g.proxy, err = proxy.New(proxy.Config{
-		Upstream:  up,
-		Prefix:    cfg.APIPrefix,
-		Timeout:   cfg.UpstreamTimeout,
-		Triggers:  g.triggers.Load,
-		Publisher: g,
-		Rewrite:   g.rewriteFor(cfg),
-		Logger:    log,
+		Upstream:        up,
+		Prefix:          cfg.APIPrefix,
+		Timeout:         cfg.UpstreamTimeout,
+		IdleConnTimeout: cfg.UpstreamIdleTimeout,
+		Triggers:        g.triggers.Load,
+		Publisher:       g,
+		Rewrite:         g.rewriteFor(cfg),
+		Logger:          log,
 		OnUnmatched: func(method, path string) {
 			g.metrics.unmatched.Inc()
 			g.unmatched.add(method, path)
@@ -156,6 +167,13 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 			Logger:         log,
 		})
 	}
+	// --max-connections-per-ip / --trusted-proxies: a client IP's sessions are capped (429).
+	trusted := cfg.TrustedProxies
+	conns := clientlimits.NewConns(clientlimits.ConnsConfig{Max: cfg.MaxConnectionsPerIP, ProxiesTrusted: len(trusted) > 0, Logger: log})
+	if cfg.MaxConnectionsPerIP > 0 && len(trusted) == 0 {
+		log.Warn("--max-connections-per-ip counts peer addresses, no --trusted-proxies is set: behind a proxy or load balancer every client shares its address; list it in --trusted-proxies",
+			"max_connections_per_ip", cfg.MaxConnectionsPerIP)
+	}
 	g.sio = namespaces.NewServer(namespaces.Options{
 		Engine: engineio.Options{
 			PingInterval:  cfg.PingInterval,
@@ -163,6 +181,8 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 			MaxPayload:    cfg.MaxPayload,
 			MaxQueueBytes: cfg.MaxQueueBytes,
 			AllowRequest:  g.allowRequestFor(cfg),
+			ClientIP:      func(r *http.Request) netip.Addr { return clientlimits.ClientIP(r, trusted) },
+			AcquireSlot:   conns.Acquire,
 		},
 		Adapter:        adapter,
 		RecoveryWindow: cfg.RecoveryWindow,
@@ -244,6 +264,26 @@ func (g *Gateway) Close() error {
 // Publish sends one fired trigger to its org namespace on every node. It implements
 // proxy.Publisher: this is where an HTTP mutation becomes a Socket.IO event.
 func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
+	switch g.mayFireInto(ctx, ev) {
+	case fireRefused:
+		return nil
+	case fireUnverified:
+		// The membership upstream could not say whether the caller may name this org:
+		// nothing is sent, but the org's sockets refetch rather than possibly miss it.
+		ev = triggers.Event{Org: ev.Org, Name: ev.Name, Data: map[string]any{}, Incomplete: true}
+	}
+	if ev.Incomplete {
+		// The mutation succeeded but an ID of its event could not be read from the
+		// response: the org's sockets refetch rather than stay silently stale. The resync
+		// is logged like any broadcast, so a recovery spanning it is not complete.
+		g.log.Warn("event without its from_response ID; telling the org to resync", "org", ev.Org, "event", ev.Name)
+		b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: namespaces.EventResync,
+			Args: []any{map[string]string{"reason": "event incomplete", "event": ev.Name}}}
+		if err := g.sio.Broadcast(b); err != nil {
+			return fmt.Errorf("gateway: resync org %s for incomplete %s: %w", ev.Org, ev.Name, err)
+		}
+		return nil
+	}
 	b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: ev.Name, Args: []any{ev.Data}}
 	if ev.Room != "" {
 		b.Rooms = []string{ev.Room}
@@ -262,7 +302,9 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 }
 
 // admit decides a CONNECT to /org/N: the user's own credentials must list org N upstream.
-func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (any, error) {
+// A client IP whose refusals (unauthorized, forbidden) used up --admission-failures-per-ip
+// is refused "rate_limited" before anything is asked upstream.
+func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (_ any, err error) {
 	org := orgNamespace.FindStringSubmatch(req.Namespace)[1]
 	var payload struct {
 		Token string `json:"token"`
@@ -281,6 +323,19 @@ func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (an
 		}
 		cred, sessionID = g.sessionCredentials(req.Handshake.Header), sess.ID
 	}
+	done, ok := g.failures.Begin(clientIP(req.Handshake))
+	if !ok {
+		// This address spent its failures: nothing more is asked upstream for it, but a
+		// member whose answer is cached is still admitted (it costs nothing).
+		if cerr, cached := g.members.CheckCached(cred, org); !cached || cerr != nil {
+			g.metrics.admissions.WithLabelValues(clientlimits.ErrRateLimited.Error()).Inc()
+			g.log.Debug("socket refused", "org", org, "reason", clientlimits.ErrRateLimited.Error(), "remote", req.Handshake.RemoteAddr)
+			return nil, clientlimits.ErrRateLimited
+		}
+		g.metrics.admissions.WithLabelValues("admitted").Inc()
+		return &admission{org: org, cred: cred, session: sessionID}, nil
+	}
+	defer func() { done(errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, auth.ErrForbidden)) }()
 	if err := g.members.Check(ctx, cred, org); err != nil {
 		g.metrics.admissions.WithLabelValues(err.Error()).Inc()
 		g.log.Info("socket refused", "org", org, "reason", err.Error(), "remote", req.Handshake.RemoteAddr,
@@ -289,6 +344,19 @@ func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (an
 	}
 	g.metrics.admissions.WithLabelValues("admitted").Inc()
 	return &admission{org: org, cred: cred, session: sessionID}, nil
+}
+
+// clientIP is the address a socket's admission failures count against: h.ClientIP (the
+// peer address, or the trusted X-Forwarded-For hop: --trusted-proxies), else the peer.
+func clientIP(h *engineio.Handshake) netip.Addr {
+	if h.ClientIP.IsValid() {
+		return h.ClientIP
+	}
+	ap, err := netip.ParseAddrPort(h.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
 }
 
 // onConnect keeps re-checking an admitted socket's membership and drops it on revocation.
@@ -342,6 +410,7 @@ type origin struct {
 // credentials a socket of that caller was admitted with), for Publish.
 func originator(next http.Handler, callerOf func(http.Header) auth.Credentials) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, callerOf(r.Header)))
 		if id := r.Header.Get(HeaderSocketID); id != "" && len(id) <= 64 {
 			o := origin{socketID: id, owners: ownerKeys(callerOf(r.Header))}
 			if len(o.owners) > 0 {

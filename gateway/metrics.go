@@ -17,13 +17,14 @@ import (
 // Labels are bounded: transports, results, status classes, and event names from the
 // trigger file; never org or user IDs.
 type metrics struct {
-	reg          *prometheus.Registry
-	admissions   *prometheus.CounterVec
-	proxyReqs    *prometheus.CounterVec
-	proxyLatency *prometheus.HistogramVec
-	memberCalls  prometheus.Histogram
-	eventsFired  *prometheus.CounterVec
-	unmatched    prometheus.Counter
+	reg           *prometheus.Registry
+	admissions    *prometheus.CounterVec
+	proxyReqs     *prometheus.CounterVec
+	proxyLatency  *prometheus.HistogramVec
+	memberCalls   prometheus.Histogram
+	eventsFired   *prometheus.CounterVec
+	eventsRefused *prometheus.CounterVec
+	unmatched     prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -35,7 +36,7 @@ func newMetrics(g *Gateway) *metrics {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, v)
 	}
 	m.admissions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "syncgate_admissions_total", Help: "Namespace joins by result (admitted, unauthorized, forbidden, unavailable).",
+		Name: "syncgate_admissions_total", Help: "Namespace joins by result (admitted, unauthorized, forbidden, unavailable, rate_limited).",
 	}, []string{"result"})
 	m.proxyReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "syncgate_proxy_requests_total", Help: "Proxied API calls by method and status class.",
@@ -51,6 +52,9 @@ func newMetrics(g *Gateway) *metrics {
 	m.eventsFired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "syncgate_events_fired_total", Help: "Events published, by event name (triggers and the publish API).",
 	}, []string{"event"})
+	m.eventsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncgate_events_refused_total", Help: "Fired events not sent because the caller may not fire into the org from a header (not_member, unavailable).",
+	}, []string{"reason"})
 	m.unmatched = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "syncgate_unmatched_mutations_total", Help: "Successful mutating calls that fired no trigger.",
 	})
@@ -59,7 +63,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.admissions, m.proxyReqs, m.proxyLatency, m.memberCalls, m.eventsFired, m.unmatched,
+		m.admissions, m.proxyReqs, m.proxyLatency, m.memberCalls, m.eventsFired, m.eventsRefused, m.unmatched,
 		gauge("syncgate_connections", "Open Engine.IO connections by transport.", prometheus.Labels{"transport": engineio.WebSocket},
 			func() float64 { return float64(g.sio.CountByTransport()[engineio.WebSocket]) }),
 		gauge("syncgate_connections", "Open Engine.IO connections by transport.", prometheus.Labels{"transport": engineio.Polling},
@@ -74,6 +78,10 @@ func newMetrics(g *Gateway) *metrics {
 		f("syncgate_resyncs_total", "resync events sent to sockets.", func() float64 { return float64(st().Resyncs.Load()) }),
 		f("syncgate_recoveries_total", "Reconnecting sockets that recovered every missed event.", func() float64 { return float64(st().Recoveries.Load()) }),
 		f("syncgate_recovery_failures_total", "Reconnecting sockets told to resync instead.", func() float64 { return float64(st().RecoveryFailures.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_connections_closed_by_limit_total", Help: "Connections closed by an admission limit, by limit.", ConstLabels: prometheus.Labels{"limit": "admission_failures"}},
+			func() float64 { return float64(st().ClosedAdmitFailures.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_connections_closed_by_limit_total", Help: "Connections closed by an admission limit, by limit.", ConstLabels: prometheus.Labels{"limit": "pending_bytes"}},
+			func() float64 { return float64(st().ClosedOverBudget.Load()) }),
 		f("syncgate_client_events_relayed_total", "Client events relayed.", func() float64 { return float64(g.clientStats.Relayed.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_client_events_dropped_total", Help: "Client events dropped, by reason.", ConstLabels: prometheus.Labels{"reason": "undeclared"}},
 			func() float64 { return float64(g.clientStats.Undeclared.Load()) }),

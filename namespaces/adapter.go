@@ -47,6 +47,9 @@ type SessionState struct {
 	SID   string   `json:"sid"`
 	Nsp   string   `json:"nsp"`
 	Rooms []string `json:"rooms,omitempty"`
+	// Seen are bus IDs of broadcasts the socket got without an offset (during a Redis
+	// outage): a recovered socket does not get their late copies again.
+	Seen []string `json:"seen,omitempty"`
 }
 
 // EventResync is emitted to a socket that may have missed events: after a failed recovery,

@@ -312,18 +312,19 @@ type wireBroadcast struct {
 	Resync bool     `json:"resync,omitempty"` // a marker: the namespace lost events
 	ID     string   `json:"id,omitempty"`     // unique per publish: a replayed one is recognised
 
-	SkipSocket string   `json:"skip,omitempty"`
-	SkipOwners []string `json:"owners,omitempty"`
+	SkipSocket   string   `json:"skip,omitempty"`
+	SkipOwners   []string `json:"owners,omitempty"`
+	ExceptSender string   `json:"xsender,omitempty"`
 }
 
 func toWire(b *Broadcast) wireBroadcast {
 	return wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args,
-		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ID: b.busID}
+		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, ID: b.busID}
 }
 
 func (w wireBroadcast) broadcast() *Broadcast {
 	return &Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
-		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners}
+		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender, busID: w.ID}
 }
 
 // Publish implements Adapter. Local sockets get b at once in every case.

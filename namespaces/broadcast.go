@@ -22,6 +22,11 @@ type Broadcast struct {
 	SkipSocket string
 	SkipOwners []string
 
+	// ExceptSender leaves out the socket that sent a client event, by its recovery session
+	// (see Socket.ExceptSelf): unlike its socket ID, that also matches the sender after a
+	// reconnect whose recovery failed and gave it a new ID.
+	ExceptSender string
+
 	busID string // RedisAdapter: unique per publish, kept across a replay after an outage
 
 	once   sync.Once
@@ -107,6 +112,11 @@ type Owner interface {
 
 // skips reports whether b's originator rule leaves s out.
 func (b *Broadcast) skips(s *Socket) bool {
+	if b.ExceptSender != "" {
+		if k := s.senderKeys.Load(); k != nil && (k[0] == b.ExceptSender || k[1] == b.ExceptSender) {
+			return true
+		}
+	}
 	if b.SkipSocket == "" || s.id != b.SkipSocket {
 		return false
 	}

@@ -11,8 +11,15 @@ import (
 )
 
 // maxPendingPackets bounds what a client may send to a namespace whose admission is still
-// running; past it the connection is closed.
+// running; past it the connection is closed. Their bytes are bounded too (Options.PendingBytes).
 const maxPendingPackets = 128
+
+// maxPendingAdmissions bounds the admissions one connection may have running at once (each
+// may wait on the upstream); a CONNECT past it is refused with errTooManyPending.
+const maxPendingAdmissions = 4
+
+// packetOverhead is what one held packet costs besides its payload (struct, slice headers).
+const packetOverhead = 128
 
 // maxNamespacesPerConn bounds the namespaces one connection may join or be joining, so a
 // client cannot start unbounded admissions (each may call the upstream).
@@ -20,10 +27,14 @@ const maxNamespacesPerConn = 32
 
 var errTooManyNamespaces = errors.New("too many namespaces on one connection")
 
+// errTooManyPending refuses a CONNECT while maxPendingAdmissions are still running.
+var errTooManyPending = errors.New("too many pending admissions on one connection")
+
 // nsState is one namespace of one connection: admitting, draining, or connected.
 type nsState struct {
 	sock     *Socket  // nil while the admission runs
 	buf      []packet // packets received while admitting or draining, in order
+	bufBytes int      // what buf holds, charged to client.held
 	draining bool
 }
 
@@ -40,7 +51,17 @@ type client struct {
 	ctx          context.Context // ends when the connection closes
 	cancel       context.CancelFunc
 
-	partial *packet // binary packet waiting for attachments (reader only)
+	// Bytes held for namespaces not admitted yet (CONNECT payloads of running admissions,
+	// packets buffered while admitting, binary attachments of a packet for a namespace that
+	// is not admitted), against one budget: past Options.PendingBytes the connection closes.
+	held     int
+	pending  int // admissions running
+	failures int // refused admissions so far (each CONNECT counts, retries included)
+
+	overBudgetSeen bool // the connection is being closed for its budget (counted once)
+
+	partial     *packet // binary packet waiting for attachments (reader only)
+	partialHeld int     // of held, what partial holds (reader only)
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
@@ -57,9 +78,15 @@ func (c *client) OnMessage(data []byte, binary bool) {
 			return
 		}
 		c.partial.buffers = append(c.partial.buffers, data)
+		if !c.chargePartial(len(data)) {
+			c.partial = nil
+			return
+		}
 		if len(c.partial.buffers) == c.partial.attachments {
 			p := *c.partial
 			c.partial = nil
+			c.release(c.partialHeld) // dispatch charges it again if it has to wait
+			c.partialHeld = 0
 			c.dispatch(p)
 		}
 		return
@@ -75,9 +102,65 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	}
 	if p.attachments > 0 {
 		c.partial = &p
+		if !c.chargePartial(len(data)) {
+			c.partial = nil
+		}
 		return
 	}
 	c.dispatch(p)
+}
+
+// chargePartial charges n more bytes of the packet being assembled when it is for a
+// namespace with no admitted socket (admitting, or not joined at all); it reports false, and
+// closes the connection, past the budget.
+func (c *client) chargePartial(n int) bool {
+	c.mu.Lock()
+	if st := c.sockets[c.partial.nsp]; st != nil && st.sock != nil && c.partialHeld == 0 {
+		c.mu.Unlock()
+		return true // an admitted namespace: its packets are handled as they come
+	}
+	c.partialHeld += n
+	c.held += n
+	over := c.held > c.srv.opts.PendingBytes
+	c.mu.Unlock()
+	if over {
+		c.overBudget()
+		return false
+	}
+	return true
+}
+
+// release gives back n held bytes.
+func (c *client) release(n int) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.held -= n
+	c.mu.Unlock()
+}
+
+// overBudget closes a connection that made the server hold more than its budget for
+// namespaces it is not admitted to.
+func (c *client) overBudget() {
+	c.mu.Lock()
+	first := !c.overBudgetSeen
+	c.overBudgetSeen = true
+	c.mu.Unlock()
+	if first { // frames already read may run into the budget again before the close
+		c.srv.stats.ClosedOverBudget.Add(1)
+	}
+	c.protocolError("too many bytes held while admission is pending")
+}
+
+// heldSize is what a buffered packet costs: its payload, attachments and bookkeeping. The
+// text payload is a slice of the received message, whose size it approximates.
+func heldSize(p packet) int {
+	n := packetOverhead + len(p.nsp) + len(p.data)
+	for _, b := range p.buffers {
+		n += len(b)
+	}
+	return n
 }
 
 func (c *client) protocolError(why string) {
@@ -103,6 +186,14 @@ func (c *client) dispatch(p packet) {
 			c.protocolError("too many packets while admission is pending")
 			return
 		}
+		n := heldSize(p)
+		if c.held+n > c.srv.opts.PendingBytes {
+			c.mu.Unlock()
+			c.overBudget()
+			return
+		}
+		c.held += n
+		st.bufBytes += n
 		st.buf = append(st.buf, p)
 		c.mu.Unlock()
 		return
@@ -138,13 +229,50 @@ func (c *client) connect(p packet) {
 		c.sendConnectError(p.nsp, errTooManyNamespaces)
 		return
 	}
+	if c.pending >= maxPendingAdmissions {
+		c.mu.Unlock()
+		c.sendConnectError(p.nsp, errTooManyPending)
+		return
+	}
+	n := heldSize(p) // the CONNECT payload stays held until the hook has answered
+	if c.held+n > c.srv.opts.PendingBytes {
+		c.mu.Unlock()
+		c.overBudget()
+		return
+	}
+	c.held += n
+	c.pending++
 	st := &nsState{}
 	c.sockets[p.nsp] = st
 	c.mu.Unlock()
-	go c.admit(h, p, st)
+	go c.admit(h, p, st, n)
 }
 
-func (c *client) admit(h *Handler, p packet, st *nsState) {
+// admitted ends a running admission: its CONNECT payload is released. When err refuses the
+// socket, its buffered packets are dropped and the refusal counts against the connection's
+// Options.MaxAdmitFailures; it reports whether this refusal took the connection past it.
+func (c *client) admitted(st *nsState, nsp string, connectBytes int, err error) (overLimit bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending--
+	c.held -= connectBytes
+	if err == nil {
+		return false
+	}
+	c.held -= st.bufBytes
+	st.buf, st.bufBytes = nil, 0
+	if c.sockets[nsp] == st {
+		delete(c.sockets, nsp)
+	}
+	if c.closed {
+		return false
+	}
+	c.failures++
+	// Only the refusal that crosses the limit reports it: the connection is closed once.
+	return c.srv.opts.MaxAdmitFailures > 0 && c.failures == c.srv.opts.MaxAdmitFailures+1
+}
+
+func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
 	var data any
 	if h.Admit != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, c.srv.opts.AdmitTimeout)
@@ -156,15 +284,19 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 			EngineID:  c.conn.ID(),
 		})
 		cancel()
+		over := c.admitted(st, p.nsp, connectBytes, err)
 		if err != nil {
-			c.mu.Lock()
-			if c.sockets[p.nsp] == st {
-				delete(c.sockets, p.nsp)
-			}
-			c.mu.Unlock()
 			c.sendConnectError(p.nsp, err)
+			if over {
+				c.srv.stats.ClosedAdmitFailures.Add(1)
+				c.srv.log.Info("closing connection: too many refused admissions",
+					"sid", c.conn.ID(), "limit", c.srv.opts.MaxAdmitFailures)
+				c.conn.Close()
+			}
 			return
 		}
+	} else {
+		c.admitted(st, p.nsp, connectBytes, nil)
 	}
 	sock := newSocket(c, p.nsp, h, data)
 	rec := c.srv.prepareRecovery(c.ctx, sock, p.data)
@@ -202,6 +334,8 @@ func (c *client) admit(h *Handler, p packet, st *nsState) {
 		}
 		batch := st.buf
 		st.buf = nil
+		c.held -= st.bufBytes
+		st.bufBytes = 0
 		c.mu.Unlock()
 		for _, q := range batch {
 			sock.handle(q)

@@ -47,10 +47,16 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 	if len(connect) > 0 {
 		_ = json.Unmarshal(connect, &req)
 	}
+	sock.senderKeys.Store(&[2]string{sock.pid, req.PID})
 	if req.PID == "" {
 		return recovery{}
 	}
 	rec := recovery{attempt: true, offset: req.Offset}
+	if o, err := parseOffset(req.Offset); err == nil {
+		// Whatever happens next, the client has every broadcast of this log up to its
+		// offset: one the bus reader delivers late is not sent again.
+		sock.lastOff, sock.hasLast = o, true
+	}
 	if req.Offset == "" {
 		// It never received a broadcast, so nothing tells what it missed: a fresh socket
 		// (new ID and pid, so the client does not believe it recovered), told to resync.
@@ -72,6 +78,14 @@ func (s *Server) prepareRecovery(ctx context.Context, sock *Socket, connect []by
 	}
 	rec.state = st
 	sock.id, sock.pid = st.SID, st.PID
+	sock.senderKeys.Store(&[2]string{st.PID, req.PID})
+	if len(st.Seen) > 0 {
+		sock.localIDs = append([]string(nil), st.Seen...)
+		sock.skipIDs = make(map[string]struct{}, len(st.Seen))
+		for _, id := range st.Seen {
+			sock.skipIDs[id] = struct{}{}
+		}
+	}
 	return rec
 }
 
@@ -90,6 +104,7 @@ func (s *Server) lookupMissed(ctx context.Context, sock *Socket, rec *recovery) 
 	rec.missed, rec.complete = missed, complete && err == nil
 	if !rec.complete {
 		sock.pid = newID()
+		sock.senderKeys.Store(&[2]string{sock.pid, rec.state.PID})
 	}
 }
 
@@ -149,7 +164,10 @@ func (s *Server) saveSession(sock *Socket) {
 	}
 	sock.saveMu.Lock()
 	defer sock.saveMu.Unlock()
-	st := SessionState{PID: sock.pid, SID: sock.id, Nsp: sock.nspName, Rooms: sock.Rooms()}
+	sock.mu.Lock()
+	seen := append([]string(nil), sock.localIDs...)
+	sock.mu.Unlock()
+	st := SessionState{PID: sock.pid, SID: sock.id, Nsp: sock.nspName, Rooms: sock.Rooms(), Seen: seen}
 	if err := s.adapter.SaveSession(context.Background(), st); err != nil {
 		s.log.Warn("recovery session not saved", "nsp", sock.nspName, "err", err)
 	}
@@ -166,6 +184,9 @@ type heldBroadcast struct {
 // instance replayed by a recovery before this node's bus reader caught up) is dropped.
 func (sock *Socket) deliver(b *Broadcast, pkts []*engineio.Packet) {
 	if !b.hasOff && !sock.recovering.Load() {
+		if b.busID != "" {
+			sock.noteLocal(b.busID)
+		}
 		sock.client.sendPackets(pkts)
 		return
 	}
@@ -182,11 +203,30 @@ func (sock *Socket) deliver(b *Broadcast, pkts []*engineio.Packet) {
 	}
 }
 
+// noteLocal remembers the bus ID of a broadcast sent without an offset.
+func (sock *Socket) noteLocal(id string) {
+	sock.mu.Lock()
+	if len(sock.localIDs) >= maxLocalIDs {
+		sock.localIDs = sock.localIDs[1:]
+	}
+	sock.localIDs = append(sock.localIDs, id)
+	sock.mu.Unlock()
+}
+
 // advanceLocked records b as sent, and reports false if an offset at or after b's was
-// sent already. sock.mu is held.
+// sent already, or if the client got b before, without an offset. sock.mu is held.
 func (sock *Socket) advanceLocked(b *Broadcast) bool {
 	if !b.hasOff {
+		if b.busID != "" {
+			if len(sock.localIDs) >= maxLocalIDs {
+				sock.localIDs = sock.localIDs[1:]
+			}
+			sock.localIDs = append(sock.localIDs, b.busID)
+		}
 		return true
+	}
+	if _, dup := sock.skipIDs[b.busID]; dup && b.busID != "" {
+		return false
 	}
 	if sock.hasLast && !sock.lastOff.less(b.off) {
 		return false

@@ -64,8 +64,24 @@ type Options struct {
 	// gets the broadcasts it missed, or an EventResync when they cannot all be known. 0
 	// disables recovery (no pid is handed out, broadcasts carry no offset).
 	RecoveryWindow time.Duration
-	Logger         *slog.Logger
+	// PendingBytes is the budget of one connection for what the server holds on behalf of
+	// namespaces it is not admitted to yet: CONNECT payloads of running admissions, packets
+	// sent while an admission runs, binary attachments of a packet for such a namespace.
+	// Past it the connection is closed. Default: Engine.MaxPayload + 64 KiB (one message).
+	PendingBytes int
+	// MaxAdmitFailures is how many refused admissions (every CONNECT an Admit hook refuses,
+	// retries included) one connection may have; the next refusal closes the connection.
+	// Default 10; negative: no limit.
+	MaxAdmitFailures int
+	Logger           *slog.Logger
 }
+
+// pendingSlack is what the default PendingBytes allows beyond one message: the CONNECT
+// packet and bookkeeping.
+const pendingSlack = 64 << 10
+
+// defaultMaxAdmitFailures is Options.MaxAdmitFailures' default.
+const defaultMaxAdmitFailures = 10
 
 // Server is a Socket.IO v5 server.
 type Server struct {
@@ -95,6 +111,16 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.PendingBytes <= 0 {
+		maxPayload := opts.Engine.MaxPayload
+		if maxPayload <= 0 {
+			maxPayload = 1_000_000 // engineio's default
+		}
+		opts.PendingBytes = maxPayload + pendingSlack
+	}
+	if opts.MaxAdmitFailures == 0 {
+		opts.MaxAdmitFailures = defaultMaxAdmitFailures
 	}
 	s := &Server{opts: opts, log: opts.Logger, nsps: make(map[string]*Namespace)}
 	s.adapter = opts.Adapter
@@ -255,6 +281,10 @@ type Stats struct {
 	Resyncs          atomic.Int64 // resync events sent to sockets
 	Recoveries       atomic.Int64 // sockets that recovered every missed broadcast
 	RecoveryFailures atomic.Int64 // reconnecting sockets told to resync instead
+	// Connections closed by an admission limit: over Options.PendingBytes, or past
+	// Options.MaxAdmitFailures refused admissions.
+	ClosedOverBudget    atomic.Int64
+	ClosedAdmitFailures atomic.Int64
 }
 
 // Stats returns the server's counters.

@@ -49,6 +49,26 @@ type Socket struct {
 	lastOff    offset // the newest offset sent, under mu
 	hasLast    bool
 	saveMu     sync.Mutex // one session save at a time, so an older room set never overwrites a newer one
+	// senderKeys are the recovery session IDs this socket answers to as a sender (its own,
+	// and the one its client presented when it reconnected): see Broadcast.ExceptSender.
+	senderKeys atomic.Pointer[[2]string]
+	// localIDs are the bus IDs of broadcasts delivered here without an offset (queued
+	// during a Redis outage), kept in the recovery session; skipIDs are those of a
+	// recovered session: their late copies from the bus are not delivered again. Under mu.
+	localIDs []string
+	skipIDs  map[string]struct{}
+}
+
+// maxLocalIDs bounds Socket.localIDs.
+const maxLocalIDs = 128
+
+// ExceptSelf makes b leave out this socket (its sender), on every node, also after a
+// reconnect that gave it a new socket ID.
+func (s *Socket) ExceptSelf(b *Broadcast) {
+	b.Except = append(b.Except, s.id)
+	if k := s.senderKeys.Load(); k != nil {
+		b.ExceptSender = k[0]
+	}
 }
 
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {

@@ -20,6 +20,14 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxMatchBody   = 1 << 20
 	DefaultPublishTimeout = 10 * time.Second
+	// DefaultIdleConnTimeout is below the 5 s keep-alive timeout of Node.js servers
+	// (and above none of the common ones: nginx 75 s, Go's and Apache's 5 s or more): the
+	// proxy drops an idle upstream connection before the upstream does, so a call is never
+	// sent on a connection the upstream is closing at that instant.
+	DefaultIdleConnTimeout = 4 * time.Second
+	// DefaultMaxRewindBody bounds the mutating request bodies kept in memory so that a
+	// call can be re-sent when it provably never reached the upstream.
+	DefaultMaxRewindBody = 64 << 10
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -42,6 +50,15 @@ type Config struct {
 	// Timeout bounds the wait for the upstream's response headers (default 30s).
 	// It applies to the default Transport only.
 	Timeout time.Duration
+	// IdleConnTimeout closes upstream connections idle for this long (default 4s, see
+	// DefaultIdleConnTimeout). It applies to the default Transport only.
+	IdleConnTimeout time.Duration
+	// MaxRewindBody: a POST/PUT/PATCH/DELETE body of known length up to this many bytes
+	// is read before the call is forwarded and can be re-sent, so the transport's own
+	// retry applies when a reused connection turns out closed before a byte of the call
+	// was written (default 64 KiB; negative: never). A call is never re-sent once any of
+	// it may have reached the upstream.
+	MaxRewindBody int64
 	// Transport performs upstream calls (default: a clone of
 	// http.DefaultTransport with ResponseHeaderTimeout = Timeout and 256 idle connections
 	// kept to the upstream).
@@ -88,14 +105,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.IdleConnTimeout <= 0 {
+		cfg.IdleConnTimeout = DefaultIdleConnTimeout
+	}
+	if cfg.MaxRewindBody == 0 {
+		cfg.MaxRewindBody = DefaultMaxRewindBody
+	}
 	if cfg.Transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = cfg.Timeout
-		// All calls go to one host: keep enough idle connections to it (the default 2 closes
-		// almost every connection under concurrent load, and the proxy pays a dial per call).
-		t.MaxIdleConns = 512
-		t.MaxIdleConnsPerHost = 256
-		cfg.Transport = t
+		cfg.Transport = defaultTransport(cfg)
 	}
 	if cfg.Triggers == nil {
 		cfg.Triggers = func() *triggers.Set { return nil }
@@ -110,4 +127,16 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.PublishTimeout = DefaultPublishTimeout
 	}
 	return cfg, nil
+}
+
+// defaultTransport is the Transport used when Config.Transport is nil.
+func defaultTransport(cfg Config) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = cfg.Timeout
+	t.IdleConnTimeout = cfg.IdleConnTimeout
+	// All calls go to one host: keep enough idle connections to it (the default 2 closes
+	// almost every connection under concurrent load, and the proxy pays a dial per call).
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return t
 }

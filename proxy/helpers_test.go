@@ -155,4 +155,19 @@ func (r *rig) expectNoEvents(t *testing.T) {
 	}
 }
 
+// expectOnlyIncomplete checks that the call fired only Incomplete events (the gateway turns
+// them into a resync of the org) carrying nothing, and at least one.
+func (r *rig) expectOnlyIncomplete(t *testing.T) {
+	t.Helper()
+	evs := r.pub.all()
+	if len(evs) == 0 {
+		t.Fatal("published nothing, want an Incomplete event (a resync of the org, not silence)")
+	}
+	for _, ev := range evs {
+		if !ev.Incomplete || len(ev.Data) != 0 {
+			t.Fatalf("published %#v, want only empty Incomplete events", evs)
+		}
+	}
+}
+
 var errPublish = errors.New("publisher down")

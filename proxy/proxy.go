@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -56,8 +58,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
-	if !safePath(rel) {
+	if !cleanPath(rel) || strings.ContainsAny(r.URL.Path, "\x00\\") {
 		writeError(w, http.StatusBadRequest, "bad path")
+		return
+	}
+	if badUpgrade(r) {
+		writeError(w, http.StatusBadRequest, "upgrade not allowed")
+		return
+	}
+	if !h.rewindable(r) {
+		writeError(w, http.StatusBadRequest, "request body incomplete")
 		return
 	}
 	c := &call{method: r.Method, rel: rel, header: r.Header}
@@ -77,24 +87,6 @@ func (h *handler) relative(esc string) (string, bool) {
 	return "", false
 }
 
-// safePath rejects undecodable escapes and dot segments, raw or encoded
-// (also when an encoded slash or backslash would split a segment upstream),
-// so a call can't climb out of the upstream's path (/v1/../admin).
-func safePath(rel string) bool {
-	for seg := range strings.SplitSeq(rel, "/") {
-		dec, err := url.PathUnescape(seg)
-		if err != nil {
-			return false
-		}
-		for part := range strings.FieldsFuncSeq(dec, func(r rune) bool { return r == '/' || r == '\\' }) {
-			if part == "." || part == ".." {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // rewrite points the outgoing request at the upstream, keeping the path's
 // encoding, the query, and adding X-Forwarded-For/Host/Proto.
 func (h *handler) rewrite(pr *httputil.ProxyRequest) {
@@ -109,7 +101,7 @@ func (h *handler) rewrite(pr *httputil.ProxyRequest) {
 		esc = "/"
 	}
 	path, err := url.PathUnescape(esc)
-	if err != nil { // not reached: safePath and url.URL validated both parts
+	if err != nil { // not reached: cleanPath and url.URL validated both parts
 		path = esc
 	}
 	query := pr.In.URL.RawQuery
@@ -126,4 +118,26 @@ func (h *handler) rewrite(pr *httputil.ProxyRequest) {
 	if h.cfg.Rewrite != nil {
 		h.cfg.Rewrite(pr)
 	}
+}
+
+// rewindable reads a small body of a mutating call into memory and sets GetBody, so that
+// http.Transport re-sends the call on a fresh connection when a reused one was closed by
+// the upstream before anything was written (its nothingWrittenError retry; with bytes
+// written it never retries a POST/PUT/PATCH/DELETE). Other methods carry no body to
+// speak of, bodies of unknown length are streamed as before. False: the client's body
+// ended early (then nothing was sent upstream).
+func (h *handler) rewindable(r *http.Request) bool {
+	if !mutating[strings.ToUpper(r.Method)] || r.Body == nil || r.Body == http.NoBody ||
+		r.ContentLength <= 0 || r.ContentLength > h.cfg.MaxRewindBody {
+		return true
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, buf); err != nil {
+		h.log.Debug("request body ended early", "method", r.Method, "path", r.URL.Path, "err", err)
+		return false
+	}
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(buf))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	return true
 }

@@ -1,5 +1,7 @@
 package triggers
 
+import "strings"
+
 // Event is one invalidation event fired by a successful mutating call.
 //
 // It carries IDs only: nothing from the request or response other than the
@@ -16,4 +18,25 @@ type Event struct {
 	// Room optionally narrows delivery to one room inside the org namespace;
 	// "" means the whole namespace.
 	Room string
+	// Incomplete is set when the call succeeded and the trigger matched, but a
+	// from_response ID could not be read (body cut, too large, undecodable, or
+	// without the field): Data lacks it and Room is empty. The event must not be
+	// sent as is; the org's sockets are told to resync instead, so nobody stays
+	// silently stale.
+	Incomplete bool
+	// OrgFrom says where Org came from: OrgFromPath ("", also for events made
+	// outside the trigger file), OrgFromFixed, or "header:" + the header's name
+	// (see FromHeader). An org from a path is what the upstream authorised the
+	// call for and a fixed org is the operator's choice; an org from a header is
+	// the caller's say-so, so the publisher must check the caller is a member.
+	OrgFrom string
 }
+
+// Values of Event.OrgFrom besides "header:NAME".
+const (
+	OrgFromPath  = ""      // the {orgId} placeholder of the call's path
+	OrgFromFixed = "fixed" // a number in the trigger file
+)
+
+// FromHeader reports whether the event's org was read from a request header.
+func (e Event) FromHeader() bool { return strings.HasPrefix(e.OrgFrom, "header:") }

@@ -103,18 +103,22 @@ func TestMatch(t *testing.T) {
 				{Org: "4", Name: "person.created", Data: map[string]any{"personId": "p-1"}},
 				{Org: "4", Name: "people.changed", Data: map[string]any{}},
 			}},
-		{"from_response missing body", "POST", "/orgs/4/people", nil, "",
-			[]Event{{Org: "4", Name: "people.changed", Data: map[string]any{}}}},
+		{"from_response missing body: incomplete, not dropped", "POST", "/orgs/4/people", nil, "",
+			[]Event{
+				{Org: "4", Name: "person.created", Data: map[string]any{}, Incomplete: true},
+				{Org: "4", Name: "people.changed", Data: map[string]any{}},
+			}},
 		{"from_response array index", "POST", "/orgs/4/tags", nil, `{"data":[{"id":5,"owner":"u1"},{"id":6}]}`,
 			[]Event{{Org: "4", Name: "tag.first", Data: map[string]any{"tagId": int64(5), "ownerId": "u1"}}}},
-		{"from_response one key missing skips trigger", "POST", "/orgs/4/tags", nil, `{"data":[{"id":5}]}`, nil},
+		{"from_response one key missing: incomplete", "POST", "/orgs/4/tags", nil, `{"data":[{"id":5}]}`,
+			[]Event{{Org: "4", Name: "tag.first", Data: map[string]any{}, Incomplete: true}}},
 		{"header org", "PATCH", "/tasks/9", hdr("X-Org-Id", "12"), "",
-			[]Event{{Org: "12", Name: "task.updated", Data: map[string]any{"taskId": int64(9)}}}},
+			[]Event{{Org: "12", Name: "task.updated", Data: map[string]any{"taskId": int64(9)}, OrgFrom: "header:X-Org-Id"}}},
 		{"header org lower-case name", "PATCH", "/tasks/9", http.Header{"X-Org-Id": {" 12 "}}, "",
-			[]Event{{Org: "12", Name: "task.updated", Data: map[string]any{"taskId": int64(9)}}}},
+			[]Event{{Org: "12", Name: "task.updated", Data: map[string]any{"taskId": int64(9)}, OrgFrom: "header:X-Org-Id"}}},
 		{"header org missing", "PATCH", "/tasks/9", nil, "", nil},
 		{"fixed org", "DELETE", "/campaigns/5", nil, "",
-			[]Event{{Org: "7", Name: "campaign.deleted", Data: map[string]any{"campaignId": int64(5)}}}},
+			[]Event{{Org: "7", Name: "campaign.deleted", Data: map[string]any{"campaignId": int64(5)}, OrgFrom: OrgFromFixed}}},
 		{"room", "PATCH", "/orgs/1/people/views/2", nil, "",
 			[]Event{{Org: "1", Name: "view.updated", Data: map[string]any{"viewId": int64(2)}, Room: "view:2"}}},
 		{"literal and placeholder both match", "PATCH", "/orgs/1/people/views/all", nil, "",
@@ -193,8 +197,12 @@ func TestMatchHostileValues(t *testing.T) {
 			if tc.body != "" {
 				body = []byte(tc.body)
 			}
-			if got := set.Match(tc.method, tc.path, tc.h, body); got != nil {
-				t.Fatalf("Match(%s %q) fired %#v, want nothing", tc.method, tc.path, got)
+			// A response whose values are not IDs may only turn into an Incomplete event
+			// (a resync of the org), never carry anything.
+			for _, ev := range set.Match(tc.method, tc.path, tc.h, body) {
+				if !ev.Incomplete || len(ev.Data) != 0 || ev.Room != "" {
+					t.Fatalf("Match(%s %q) fired %#v, want nothing or an empty Incomplete event", tc.method, tc.path, ev)
+				}
 			}
 		})
 	}

@@ -111,8 +111,10 @@ func (s *Set) NeedsBody(method, path string) bool {
 // Match returns the events fired, in file order, by a successful (2xx) call.
 // path is relative to the API prefix, escaped as sent; a query is ignored.
 // reqHeader is the request's header (for org: header:NAME), respBody the
-// response body, decoded, or nil when it is unavailable (then triggers with
-// from_response don't fire). A trigger whose values are not IDs is skipped.
+// response body, decoded, or nil when it is unavailable. A trigger whose
+// from_response values cannot be read (no body, no such field, not an ID) fires
+// an Incomplete event, which the caller turns into a resync of the org; a
+// trigger whose org is not an ID is skipped.
 func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte) []Event {
 	idx, segs := s.candidates(method, path)
 	if len(idx) == 0 {
@@ -130,11 +132,12 @@ func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte)
 
 // fire builds the event of a trigger whose path shape matched segs.
 func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, bool) {
-	var org string
+	var org, from string
 	switch t.orgKind {
 	case orgFromPath:
 		org = segs[t.orgIndex]
 	case orgFromHeader:
+		from = "header:" + t.orgHeader
 		// Exactly one value: with several, which one the upstream used is unknown.
 		vals := h.Values(t.orgHeader)
 		if len(vals) != 1 {
@@ -142,7 +145,7 @@ func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, boo
 		}
 		org = strings.TrimSpace(vals[0])
 	case orgFixed:
-		org = t.orgFixed
+		org, from = t.orgFixed, OrgFromFixed
 	}
 	org, ok := canonicalOrg(org)
 	if !ok {
@@ -157,11 +160,11 @@ func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, boo
 	for _, fr := range t.fromResp {
 		v, ok := body.lookup(fr.path)
 		if !ok {
-			return Event{}, false
+			return Event{Org: org, Name: t.name, Data: map[string]any{}, Incomplete: true, OrgFrom: from}, true
 		}
 		data[fr.key] = v
 	}
-	ev := Event{Org: org, Name: t.name, Data: data}
+	ev := Event{Org: org, Name: t.name, Data: data, OrgFrom: from}
 	if t.room != nil {
 		ev.Room = expandRoom(t.room, org, data)
 	}

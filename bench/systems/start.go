@@ -55,7 +55,8 @@ func gatewayArgs(env Env, addr string) []string {
 		"--listen", addr,
 		"--membership-ttl", "5m",
 		"--log-level", "warn",
-		"--admin-listen=", // no admin listener: its fixed default port would clash between nodes
+		"--admin-listen=",            // no admin listener: its fixed default port would clash between nodes
+		"--max-connections-per-ip=0", // every benchmark socket comes from 127.0.0.1
 	}
 	if env.Redis != "" {
 		args = append(args, "--redis", env.Redis)

@@ -26,6 +26,8 @@ func main() {
 	switch cmd {
 	case "all", "fanout", "idle", "profile", "storm", "proxy", "twonode":
 		err = runBench(ctx, cmd, args)
+	case "soak":
+		err = runSoak(ctx, args)
 	case "upstream":
 		err = runUpstream(ctx, args)
 	case "gateway-inproc":

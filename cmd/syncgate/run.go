@@ -68,11 +68,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           g.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// No WriteTimeout: long-polling requests and websockets outlive any fixed bound.
-	}
+	srv := g.Server() // --read-header-timeout, --idle-timeout; no read/write timeout (websockets, streams)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	var admin *http.Server

@@ -92,6 +92,10 @@ func runMatch(args []string, stdout, stderr io.Writer) error {
 		if ev.Room != "" {
 			target += " room " + ev.Room
 		}
+		if ev.Incomplete {
+			fmt.Fprintf(stdout, "%s → %s resync (a from_response ID is missing from the body)\n", ev.Name, target)
+			continue
+		}
 		fmt.Fprintf(stdout, "%s → %s %s\n", ev.Name, target, data)
 	}
 	return nil
