@@ -69,6 +69,22 @@ type socketLog struct {
 	Recv      []recvRec
 }
 
+// startedOverBetween reports whether the socket was told to start over — a resync, or a
+// connection that did not recover — after a and at or before b.
+func (s *socketLog) startedOverBetween(a, b int64) bool {
+	for _, r := range s.Resyncs {
+		if r.T > a && r.T <= b {
+			return true
+		}
+	}
+	for i, c := range s.Conns {
+		if i > 0 && !c.Recovered && c.T > a && c.T <= b {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *socketLog) firstConn() int64 {
 	if len(s.Conns) == 0 {
 		return 0
@@ -253,6 +269,10 @@ type Tally struct {
 	Mutations, OK                          int
 	Expected, Delivered, Covered, Lost     int
 	Duplicates, WrongOrg, WrongRoom, Extra int
+	// Redundant are second receipts with a resync (or a fresh, unrecovered connection) in
+	// between: the client had been told to refetch everything, so the copy is one more
+	// invalidation of fresh data, not a broken at-most-once promise. Reported, not failed.
+	Redundant int
 }
 
 func (t *Tally) add(o Tally) {
@@ -266,6 +286,7 @@ func (t *Tally) add(o Tally) {
 	t.WrongOrg += o.WrongOrg
 	t.WrongRoom += o.WrongRoom
 	t.Extra += o.Extra
+	t.Redundant += o.Redundant
 }
 
 // LostEvent is one expected event that was neither delivered nor covered.
@@ -362,14 +383,23 @@ func (l *Ledger) Judge(phases []Phase, closeMargin, coverWindow int64) *Verdict 
 			v.Stuck = append(v.Stuck, s.ID)
 		}
 		got := map[key]int{}
+		lastAt := map[key]int64{}
 		for _, r := range s.Recv {
 			k := key{r.Name == "user.typing", r.ID}
 			got[k]++
+			prev := lastAt[k]
+			lastAt[k] = r.T
 			m := l.mutations[r.ID]
 			if m != nil && m.Client != k.client {
 				m = nil
 			}
 			switch {
+			case got[k] >= 2 && s.startedOverBetween(prev, r.T):
+				if m != nil {
+					tally(m).Redundant++
+				} else {
+					v.Total.Redundant++
+				}
 			case got[k] == 2:
 				if m != nil {
 					tally(m).Duplicates++
@@ -469,12 +499,12 @@ func (l *Ledger) Judge(phases []Phase, closeMargin, coverWindow int64) *Verdict 
 // WriteTable prints the ledger per phase and in total.
 func (v *Verdict) WriteTable(w io.Writer) {
 	row := func(name string, t Tally) {
-		fmt.Fprintf(w, "%-28s %7d %7d %9d %9d %8d %6d %5d %9d %10d %6d\n", name, t.Mutations, t.OK, t.Expected,
-			t.Delivered, t.Covered, t.Lost, t.Duplicates, t.WrongOrg, t.WrongRoom, t.Extra)
+		fmt.Fprintf(w, "%-28s %7d %7d %9d %9d %8d %6d %5d %9d %10d %6d %9d\n", name, t.Mutations, t.OK, t.Expected,
+			t.Delivered, t.Covered, t.Lost, t.Duplicates, t.WrongOrg, t.WrongRoom, t.Extra, t.Redundant)
 	}
 	head := func(title string) {
-		fmt.Fprintf(w, "%-28s %7s %7s %9s %9s %8s %6s %5s %9s %10s %6s\n", title, "sent", "ok", "expected",
-			"delivered", "covered", "LOST", "dup", "wrongorg", "wrongroom", "extra")
+		fmt.Fprintf(w, "%-28s %7s %7s %9s %9s %8s %6s %5s %9s %10s %6s %9s\n", title, "sent", "ok", "expected",
+			"delivered", "covered", "LOST", "dup", "wrongorg", "wrongroom", "extra", "redundant")
 	}
 	for _, kind := range []struct {
 		title string

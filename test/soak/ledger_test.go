@@ -98,3 +98,31 @@ func TestLedgerCoverWindow(t *testing.T) {
 		t.Errorf("lost = %+v", v.Lost)
 	}
 }
+
+// TestLedgerRedundantAfterResync: a second copy with a resync or an unrecovered reconnect
+// in between is redundant (the client was told to start over), not a duplicate; one with
+// neither in between breaks at-most-once and fails the run.
+func TestLedgerRedundantAfterResync(t *testing.T) {
+	l := NewLedger()
+	for _, s := range []string{
+		`["new","a",1,0,"websocket",0]`, `["conn","a",10,0,false,"s1"]`,
+		`["ev","a",1010,"personview.addrow",1,0]`, `["resync","a",1100,"recovery failed"]`, `["ev","a",1200,"personview.addrow",1,0]`,
+		`["ev","a",2010,"personview.addrow",2,0]`, `["conn","a",2100,1,false,"s2"]`, `["ev","a",2200,"personview.addrow",2,0]`,
+		`["ev","a",3010,"personview.addrow",3,0]`, `["conn","a",3100,1,true,"s2"]`, `["ev","a",3200,"personview.addrow",3,0]`,
+		`["final","a",true]`,
+	} {
+		if !l.Line([]byte(s)) {
+			t.Fatalf("line not read: %s", s)
+		}
+	}
+	for id := int64(1); id <= 3; id++ {
+		l.AddMutation(Mutation{ID: id, Org: 1, Sent: id*1000 + 5, Resp: id*1000 + 8, Status: 200})
+	}
+	v := l.Judge([]Phase{{Name: "all"}}, 3, 1000)
+	if got := v.Trigger[0]; got.Delivered != 3 || got.Redundant != 2 || got.Duplicates != 1 {
+		t.Fatalf("tally = %+v, want 3 delivered, 2 redundant (after a resync, after a fresh reconnect), 1 duplicate (after a recovered one)", got)
+	}
+	if !v.Failed() {
+		t.Fatal("a duplicate across a recovered reconnect did not fail the run")
+	}
+}
