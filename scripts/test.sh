@@ -2,7 +2,7 @@
 # The project's test command: installs what the tests need (Debian packages,
 # the Node packages of test/node), then runs go vet and go test -race.
 #
-#   ./scripts/test.sh                      # every package
+#   ./scripts/test.sh                      # every package, then 3 s of each fuzz target
 #   ./scripts/test.sh -run Foo ./engineio/ # extra args go to go test; packages
 #                                          # given (./..., ../x, github.com/syncgate/...)
 #                                          # are also what go vet checks
@@ -73,4 +73,14 @@ fi
 log "go vet ${pkgs[*]}"
 go vet "${pkgs[@]}"
 log "go test -race -count=1 -timeout 20m ${test_args[*]}"
-exec go test -race -count=1 -timeout 20m "${test_args[@]}"
+go test -race -count=1 -timeout 20m "${test_args[@]}"
+
+# The whole suite also fuzzes the hostile-input decoders briefly (by hand, longer:
+# go test -run '^$' -fuzz FuzzCleanPath -fuzztime 10m ./proxy/).
+if [ $# -eq 0 ]; then
+	for target in FuzzDecodePayload:./engineio/ FuzzDecodeText:./engineio/ FuzzDecodePacket:./namespaces/ \
+		FuzzCleanPath:./proxy/ FuzzMatch:./triggers/ FuzzRoomAllowed:./triggers/; do
+		log "fuzz ${target%%:*} in ${target#*:} for ${FUZZTIME:-3s}"
+		go test -run '^$' -fuzz "^${target%%:*}\$" -fuzztime "${FUZZTIME:-3s}" -parallel 2 "${target#*:}"
+	done
+fi
