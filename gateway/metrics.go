@@ -111,6 +111,7 @@ func (m *metrics) registerAdapter(g *Gateway) {
 			f("syncgate_redis_publish_failures_total", "Broadcasts Redis did not take at once (delivered locally, queued).", func() float64 { return float64(rs.PublishFailures.Load()) }),
 			f("syncgate_redis_replayed_total", "Queued broadcasts written to Redis after an outage.", func() float64 { return float64(rs.Replayed.Load()) }),
 			f("syncgate_redis_reconnects_total", "Times the Redis bus reader recovered from an error.", func() float64 { return float64(rs.Reconnects.Load()) }),
+			f("syncgate_redis_nodes_lost_total", "Other nodes this node declared lost (lease expired without goodbye; every socket resyncs).", func() float64 { return float64(rs.NodesLost.Load()) }),
 		)
 	}
 }
