@@ -188,12 +188,7 @@ func TestNodeKilledBeforePublishingMakesEverySocketResync(t *testing.T) {
 // second one mislabelled "events lost" when the bus sequence starts over.
 func TestRedisRestartResyncsOnce(t *testing.T) {
 	r, a, b := twoNodes(t, members(t, 1))
-	c := testenv.StartNode(t)
-	connect(t, c, "sa", a.url("/org/1"), once("alice"))
-	connect(t, c, "sb", b.url("/org/1"), once("alice"))
-	a.addRow(1, 1)
-	expectRows(t, c, "sa", row{"personview.addrow", 1})
-	expectRows(t, c, "sb", row{"personview.addrow", 1})
+	c := socketOnEach(t, a, b)
 	r.Kill()
 	r.Start()
 	expectResync(t, c, "sa", "redis reconnected")
@@ -216,12 +211,7 @@ func TestNodeStalledFromRedisLosesNothingSilently(t *testing.T) {
 	b := startNode(t, api, "B", r.URL())
 	a.waitReadyz(http.StatusOK)
 	b.waitReadyz(http.StatusOK)
-	c := testenv.StartNode(t)
-	connect(t, c, "sa", a.url("/org/1"), once("alice"))
-	connect(t, c, "sb", b.url("/org/1"), once("alice"))
-	a.addRow(1, 1)
-	expectRows(t, c, "sa", row{"personview.addrow", 1})
-	expectRows(t, c, "sb", row{"personview.addrow", 1})
+	c := socketOnEach(t, a, b)
 
 	link.Stall()
 	a.addRow(1, 2) // Redis does not answer: delivered on A, queued for the others
@@ -243,4 +233,17 @@ func TestNodeStalledFromRedisLosesNothingSilently(t *testing.T) {
 			t.Fatalf("socket sa received %v before row 3; only resyncs may come first", ev.Skipped)
 		}
 	}
+}
+
+// socketOnEach connects socket sa to node a and sb to node b (org 1, no reconnection) and
+// returns once both got a first event, row 1 through a.
+func socketOnEach(t *testing.T, a, b *node) *testenv.Node {
+	t.Helper()
+	c := testenv.StartNode(t)
+	connect(t, c, "sa", a.url("/org/1"), once("alice"))
+	connect(t, c, "sb", b.url("/org/1"), once("alice"))
+	a.addRow(1, 1)
+	expectRows(t, c, "sa", row{"personview.addrow", 1})
+	expectRows(t, c, "sb", row{"personview.addrow", 1})
+	return c
 }
