@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
 // MembershipsConfig configures NewMemberships.
@@ -41,6 +43,16 @@ type MembershipsConfig struct {
 	NegativeMaxEntries int
 	// RecheckWorkers bounds concurrent upstream calls of a re-check round. Default 8.
 	RecheckWorkers int
+
+	// ListPath, OrgPath and RolePath describe the upstream's answer in list mode: dotted
+	// paths to the array of memberships (default "data"; "." = the body is the array), to
+	// the org ID inside one membership (default "organization.id") and to its role
+	// (default "role"). When URL contains "{org}" (per-org mode) it is called once per org
+	// instead: 2xx = member, and the role is read (at RolePath) and filtered by Roles only
+	// when RolePath is set.
+	ListPath, OrgPath, RolePath string
+	// IDs is the org ID format of the upstream. Default orgid.Text.
+	IDs orgid.Format
 }
 
 // Memberships answers "may these credentials join /org/N?" by asking the
