@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // Stats is a snapshot of a Memberships' counters, for metrics.
@@ -19,6 +20,22 @@ type Stats struct {
 	CacheEntries  int    // current size of the answers cache
 	RefusedCached int    // current size of the negative cache (credentials refused upstream)
 	Watches       int    // current watched sockets
+	// Errors counts upstream answers that were no definite answer, by reason (see
+	// ErrorReasons); the gateway exports it as syncgate_membership_errors_total{reason}.
+	Errors map[string]uint64
+}
+
+// ErrorReasons are the keys of Stats.Errors: the upstream could not be reached or timed
+// out, answered a status that is no answer (5xx, 3xx, 429…), sent a body that is not JSON
+// or is too large, or sent JSON that does not fit the configured memberships contract.
+var ErrorReasons = []string{"unreachable", "status", "bad_body", "contract"}
+
+// ContractProblem describes the last memberships answer that did not fit the configured
+// contract (shape only, never values), with when it arrived; zero when the last answer
+// fitted or none has arrived yet.
+type ContractProblem struct {
+	Problem string
+	At      time.Time
 }
 
 type counters struct {
@@ -56,5 +73,9 @@ func (m *Memberships) Stats() Stats {
 		CacheEntries:  m.cache.len(),
 		RefusedCached: m.refused.len(),
 		Watches:       int(m.stats.watches.Load()),
+		Errors:        map[string]uint64{}, // TODO(auth helper): count by reason
 	}
 }
+
+// Contract returns the last contract problem (zero if the last answer fitted).
+func (m *Memberships) Contract() ContractProblem { return ContractProblem{} } // TODO(auth helper)
