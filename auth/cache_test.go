@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-func key(i int) Key { return Credentials{Authorization: string(rune('a' + i))}.Key() }
+func key(i int) entryKey {
+	return entryKey{cred: Credentials{Authorization: string(rune('a' + i))}.Key()}
+}
 
 func TestTTLCache_Expiry(t *testing.T) {
 	c := newTTLCache(time.Minute, 10)
@@ -44,5 +46,36 @@ func TestTTLCache_BoundEvictsExpiredThenOldest(t *testing.T) {
 	}
 	if n := c.len(); n != 3 {
 		t.Fatalf("len = %d, want 3", n)
+	}
+}
+
+// Credentials the upstream refuses lose every cached org at once (per-org mode caches one
+// entry per org), and other credentials keep theirs.
+func TestTTLCache_RemoveCredForgetsEveryOrg(t *testing.T) {
+	c := newTTLCache(time.Minute, 10)
+	t0 := time.Unix(1000, 0)
+	alice, bob := key(0).cred, key(1).cred
+	for _, org := range []string{"a", "b", "c"} {
+		c.put(entryKey{alice, org}, result{}, t0)
+	}
+	c.put(entryKey{bob, "a"}, result{}, t0)
+	c.removeCred(alice)
+	for _, org := range []string{"a", "b", "c"} {
+		if _, ok := c.get(entryKey{alice, org}, t0); ok {
+			t.Fatalf("alice's org %s survived removeCred", org)
+		}
+	}
+	if _, ok := c.get(entryKey{bob, "a"}, t0); !ok {
+		t.Fatal("bob's entry was removed with alice's")
+	}
+	if n := c.len(); n != 1 {
+		t.Fatalf("len = %d, want 1", n)
+	}
+	// The per-credential index shrinks with its entries: expired or evicted orgs leave nothing.
+	if _, ok := c.get(entryKey{bob, "a"}, t0.Add(time.Minute)); ok {
+		t.Fatal("bob's entry served after its TTL")
+	}
+	if len(c.orgs) != 0 || len(c.items) != 0 {
+		t.Fatalf("index keeps %d credentials, %d items after every entry expired", len(c.orgs), len(c.items))
 	}
 }

@@ -50,7 +50,7 @@ func TestRandomTokenSprayKeepsNegativeCacheBounded(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := range 100_000 {
-		m.store(bearer(fmt.Sprintf("flood-%d", i)).Key(), result{unauthorized: true})
+		m.store(entryKey{cred: bearer(fmt.Sprintf("flood-%d", i)).Key()}, result{unauthorized: true})
 		if i%10_000 == 0 {
 			if n := m.Stats().RefusedCached; n > defaultNegEntries {
 				t.Fatalf("after %d refusals the negative cache holds %d, bound %d", i+1, n, defaultNegEntries)
@@ -131,7 +131,7 @@ func TestRevokedCredentialsForgetCachedMemberships(t *testing.T) {
 		t.Fatalf("alice: %v", err)
 	}
 	api.RemoveCredential("alice")
-	if _, err := m.lookup(context.Background(), bearer("alice"), true); err != nil { // what a re-check does
+	if _, err := m.lookup(context.Background(), bearer("alice"), "1", true); err != nil { // what a re-check does
 		t.Fatalf("re-check: %v", err)
 	}
 	if err := m.Check(context.Background(), bearer("alice"), "1"); err != ErrUnauthorized {

@@ -28,7 +28,7 @@ type Stats struct {
 // ErrorReasons are the keys of Stats.Errors: the upstream could not be reached or timed
 // out, answered a status that is no answer (5xx, 3xx, 429…), sent a body that is not JSON
 // or is too large, or sent JSON that does not fit the configured memberships contract.
-var ErrorReasons = []string{"unreachable", "status", "bad_body", "contract"}
+var ErrorReasons = []string{reasonUnreachable, reasonStatus, reasonBadBody, reasonContract}
 
 // ContractProblem describes the last memberships answer that did not fit the configured
 // contract (shape only, never values), with when it arrived; zero when the last answer
@@ -43,6 +43,17 @@ type counters struct {
 	allowed, forbidden, unauthorized, unavailable atomic.Uint64
 	revoked, recheckErrors                        atomic.Uint64
 	watches                                       atomic.Int64
+	byReason                                      [4]atomic.Uint64 // Stats.Errors, by index in ErrorReasons
+}
+
+// countError counts an answer that was no definite answer, by reason.
+func (c *counters) countError(reason string) {
+	for i, r := range ErrorReasons {
+		if r == reason {
+			c.byReason[i].Add(1)
+			return
+		}
+	}
 }
 
 func (c *counters) countResult(err error) {
@@ -73,9 +84,20 @@ func (m *Memberships) Stats() Stats {
 		CacheEntries:  m.cache.len(),
 		RefusedCached: m.refused.len(),
 		Watches:       int(m.stats.watches.Load()),
-		Errors:        map[string]uint64{}, // TODO(auth helper): count by reason
+		Errors:        m.stats.errorCounts(),
 	}
 }
 
+// errorCounts has every reason, zero included, so metrics export all series from the start.
+func (c *counters) errorCounts() map[string]uint64 {
+	out := make(map[string]uint64, len(ErrorReasons))
+	for i, r := range ErrorReasons {
+		out[r] = c.byReason[i].Load()
+	}
+	return out
+}
+
 // Contract returns the last contract problem (zero if the last answer fitted).
-func (m *Memberships) Contract() ContractProblem { return ContractProblem{} } // TODO(auth helper)
+// The gateway shows it on /readyz details, the status page and metrics: a broken contract
+// fails every admission as unavailable, which otherwise looks like an outage.
+func (m *Memberships) Contract() ContractProblem { return m.broken.get() }

@@ -20,11 +20,11 @@ type watchedCred struct {
 	watches map[*watch]struct{}
 }
 
-// Watch registers an admitted socket of c in org. Every TTL a background loop
-// refreshes each distinct watched credential once from the upstream (also
-// refreshing the cache) and calls revoked, in its own goroutine, for every
-// watch whose org is no longer allowed (ErrForbidden) or whose credentials the
-// upstream now refuses (ErrUnauthorized). A revoked watch is removed.
+// Watch registers an admitted socket of c in org. Every TTL a background loop refreshes
+// each distinct watched credential once from the upstream (in per-org mode each distinct
+// watched (credential, org) pair), also refreshing the cache, and calls revoked, in its
+// own goroutine, for every watch whose org is no longer allowed (ErrForbidden) or whose
+// credentials the upstream now refuses (ErrUnauthorized). A revoked watch is removed.
 //
 // When a re-check gets no definite answer (ErrUnavailable) the sockets are
 // kept and the failure is logged: a transient upstream outage must not drop
@@ -112,39 +112,57 @@ func (m *Memberships) loop() {
 	}
 }
 
-// recheck refreshes every watched credential once, at most recheckWorkers at
-// a time, and revokes what is no longer allowed.
+// recheck refreshes every watched credential once (in per-org mode: every watched
+// (credential, org) once), at most recheckWorkers at a time, and revokes what is no longer
+// allowed.
 func (m *Memberships) recheck(ctx context.Context) {
-	type cred struct {
-		k Key
-		c Credentials
+	type unit struct {
+		k   Key
+		c   Credentials
+		org string // per-org mode: the org re-checked; list mode: "" (one call covers all)
 	}
 	m.mu.Lock()
-	creds := make([]cred, 0, len(m.watched))
+	units := make([]unit, 0, len(m.watched))
 	for k, wc := range m.watched {
-		creds = append(creds, cred{k, wc.cred})
+		if !m.perOrg {
+			units = append(units, unit{k, wc.cred, ""})
+			continue
+		}
+		seen := make(map[string]bool, 1)
+		for w := range wc.watches {
+			if !seen[w.org] {
+				seen[w.org] = true
+				units = append(units, unit{k, wc.cred, w.org})
+			}
+		}
 	}
 	m.mu.Unlock()
 
 	var g errgroup.Group
 	g.SetLimit(m.recheckWorkers)
-	for _, c := range creds {
+	for _, u := range units {
 		if ctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			m.recheckOne(ctx, c.k, c.c)
+			m.recheckOne(ctx, u.k, u.c, u.org)
 			return nil
 		})
 	}
 	_ = g.Wait()
 }
 
-func (m *Memberships) recheckOne(ctx context.Context, k Key, c Credentials) {
-	res, err := m.lookup(ctx, c, true)
+// recheckOne refreshes one cache entry and revokes the watches it answers for: every watch
+// of the credential in list mode, the watches of org in per-org mode.
+func (m *Memberships) recheckOne(ctx context.Context, k Key, c Credentials, org string) {
+	res, err := m.lookup(ctx, c, org, true)
 	if err != nil {
 		m.stats.recheckErrors.Add(1)
-		m.log.Warn("membership re-check got no answer; keeping its sockets", "err", err)
+		if m.perOrg {
+			m.log.Warn("membership re-check got no answer; keeping its sockets", "org", org, "err", err)
+		} else {
+			m.log.Warn("membership re-check got no answer; keeping its sockets", "err", err)
+		}
 		return
 	}
 	type revocation struct {
@@ -155,6 +173,9 @@ func (m *Memberships) recheckOne(ctx context.Context, k Key, c Credentials) {
 	m.mu.Lock()
 	if wc := m.watched[k]; wc != nil {
 		for w := range wc.watches {
+			if m.perOrg && w.org != org {
+				continue
+			}
 			if err := decide(res, w.org); err != nil {
 				revoke = append(revoke, revocation{w, err})
 			}

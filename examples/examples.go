@@ -1,5 +1,6 @@
-// Package examples holds example trigger files, embedded so that the binary
-// and tests can use them: zetkin-poc.yaml has the Zetkin PoC's events.
+// Package examples holds example configurations, embedded so that the binary and tests can
+// use them: zetkin-poc.yaml has the Zetkin PoC's events; workspaces.* and teams.* configure
+// syncgate for two APIs shaped unlike Zetkin's (environment file + trigger file each).
 package examples
 
 import "embed"

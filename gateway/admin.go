@@ -41,10 +41,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 
 // publishRequest is one event to publish.
 type publishRequest struct {
-	Org   json.Number `json:"org"`
-	Event string      `json:"event"`
-	Data  any         `json:"data"`
-	Room  string      `json:"room,omitempty"`
+	Org   json.RawMessage `json:"org"` // a JSON string or number
+	Event string          `json:"event"`
+	Data  any             `json:"data"`
+	Room  string          `json:"room,omitempty"`
 }
 
 func (g *Gateway) publishAPI(w http.ResponseWriter, r *http.Request) {
@@ -129,9 +129,9 @@ func decodePublish(body []byte) ([]publishRequest, error) {
 
 // validatePublish applies the trigger rules to one published event.
 func (g *Gateway) validatePublish(set *triggers.Set, pr publishRequest) (*namespaces.Broadcast, error) {
-	org, ok := triggers.CanonicalOrg(pr.Org.String())
-	if !ok || org == "0" { // no namespace is /org/0
-		return nil, errors.New("org must be an organization number")
+	org, ok := g.publishOrg(pr.Org)
+	if !ok {
+		return nil, fmt.Errorf("org must be an organization ID: %s, as a JSON string or number", g.ids.Describe())
 	}
 	if !triggers.ValidEventName(pr.Event) {
 		return nil, errors.New("bad event name (want [a-z0-9_.:-])")
@@ -149,11 +149,38 @@ func (g *Gateway) validatePublish(set *triggers.Set, pr publishRequest) (*namesp
 	if !validateRoom(set, pr.Room) {
 		return nil, fmt.Errorf("room %q is not declared", pr.Room)
 	}
-	b := &namespaces.Broadcast{Nsp: "/org/" + org, Event: pr.Event, Args: []any{data}}
+	b := &namespaces.Broadcast{Nsp: g.orgNamespace(org), Event: pr.Event, Args: []any{data}}
 	if pr.Room != "" {
 		b.Rooms = []string{pr.Room}
 	}
 	return b, nil
+}
+
+// publishOrg reads the org of a published event, a JSON string ("acme-corp", "42") or a
+// JSON integer (42), and returns it canonical in --org-id-format: with integer IDs "007"
+// is org 7; with text IDs a string is taken as it is and a number as its digits.
+func (g *Gateway) publishOrg(raw json.RawMessage) (string, bool) {
+	s := string(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+	} else if !decimal(s) { // a number: digits only (no sign, fraction or exponent); not null
+		return "", false
+	}
+	return g.ids.Canonical(s)
+}
+
+func decimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonError(w http.ResponseWriter, status int, msg string, index int) {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/syncgate/syncgate/internal/testenv"
@@ -175,26 +176,35 @@ func TestUpstreamFailureRefusesUnavailable(t *testing.T) {
 	}
 }
 
-// Namespaces outside /org/{canonical id} must not exist: a non-canonical id ("01") could
-// compare unequal to the membership's 1 in one place and equal in another, and an unknown
-// namespace must cost no membership call.
+// Namespaces outside /org/{canonical id} must not exist: a non-canonical id ("01" with
+// integer IDs) could compare unequal to the membership's 1 in one place and equal in
+// another, and an unknown namespace must cost no membership call.
 func TestInvalidNamespaceRefused(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			api := member1(t)
-			h := startGateway(t, api, pocTriggers(t))
-			n := testenv.StartNode(t)
-			for _, nsp := range []string{"/org/abc", "/org/01", "/org/1/x", "/org/-1", "/org/", "/admin", "/"} {
-				if msg := refused(t, n, "a", h.url(nsp), opts(tr, cookie("alice"))); msg != "Invalid namespace" {
-					t.Errorf("namespace %q: connect_error %q, want Invalid namespace", nsp, msg)
+	always := []string{"/org/1/x", "/org/", "/org", "/admin", "/", "/org/a.b", "/org/a:b", "/org/" + strings.Repeat("1", 65)}
+	for _, format := range []struct {
+		name    string
+		invalid []string
+	}{
+		{"text", always},
+		{"integer", append([]string{"/org/abc", "/org/01", "/org/-1", "/org/1234567890123456789"}, always...)},
+	} {
+		for _, tr := range transports {
+			t.Run(format.name+"/"+tr, func(t *testing.T) {
+				api := member1(t)
+				h := startGateway(t, api, pocTriggers(t), "--org-id-format", format.name)
+				n := testenv.StartNode(t)
+				for _, nsp := range format.invalid {
+					if msg := refused(t, n, "a", h.url(nsp), opts(tr, cookie("alice"))); msg != "Invalid namespace" {
+						t.Errorf("namespace %q: connect_error %q, want Invalid namespace", nsp, msg)
+					}
 				}
-			}
-			if c := api.Calls("/users/me/memberships"); c != 0 {
-				t.Fatalf("%d membership calls for invalid namespaces", c)
-			}
-			if got := h.g.Sockets().Namespaces(); len(got) != 0 {
-				t.Fatalf("invalid joins created namespaces %v", got)
-			}
-		})
+				if c := api.Calls("/users/me/memberships"); c != 0 {
+					t.Fatalf("%d membership calls for invalid namespaces", c)
+				}
+				if got := h.g.Sockets().Namespaces(); len(got) != 0 {
+					t.Fatalf("invalid joins created namespaces %v", got)
+				}
+			})
+		}
 	}
 }

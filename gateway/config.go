@@ -11,18 +11,29 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/clientlimits"
+	"github.com/syncgate/syncgate/orgid"
 )
 
 // Config is the whole configuration of a gateway, filled from flags and their environment
 // twins (flag --upstream ↔ SYNCGATE_UPSTREAM) in one place and validated before anything
 // listens.
 type Config struct {
-	Listen          string        // --listen
-	Upstream        string        // --upstream: base URL of the API, e.g. http://api:9000/v1
-	APIPrefix       string        // --api-prefix
-	Triggers        string        // --triggers: YAML trigger file
-	AllowedOrigins  []string      // --allowed-origins: exact scheme://host[:port]; empty = same host
-	MembershipsPath string        // --memberships-path, relative to Upstream
+	Listen          string   // --listen
+	Upstream        string   // --upstream: base URL of the API, e.g. http://api:9000/v1
+	APIPrefix       string   // --api-prefix
+	Triggers        string   // --triggers: YAML trigger file
+	AllowedOrigins  []string // --allowed-origins: exact scheme://host[:port]; empty = same host
+	MembershipsPath string   // --memberships-path, relative to Upstream; "{org}" in it: per-org mode
+	MembershipsList string   // --memberships-list: dotted path to the array of memberships ("." = the body)
+	MembershipsOrg  string   // --memberships-org: dotted path to the org ID inside one membership
+	MembershipsRole string   // --memberships-role: dotted path to the role; "": auth's default (list mode "role", per-org mode none)
+	// --namespace-prefix: sockets join prefix + "/" + org ID (default /org).
+	NamespacePrefix string
+	// --org-id-format: how the upstream spells org IDs (text or integer), see package orgid.
+	OrgIDFormat orgid.Format
+	// --readyz-probe-path: /readyz GETs Upstream + this path; "" only checks that the
+	// upstream answers HTTP at all.
+	ReadyzProbePath string
 	MemberRoles     []string      // --member-roles: empty = any non-null role; "*" = any
 	MembershipTTL   time.Duration // --membership-ttl
 	UpstreamTimeout time.Duration // --upstream-timeout
@@ -83,6 +94,10 @@ func DefaultConfig() Config {
 		Listen:              ":8080",
 		APIPrefix:           "/api",
 		MembershipsPath:     "/users/me/memberships",
+		MembershipsList:     "data",
+		MembershipsOrg:      "organization.id",
+		NamespacePrefix:     "/org",
+		OrgIDFormat:         orgid.Text,
 		MembershipTTL:       30 * time.Second,
 		UpstreamTimeout:     30 * time.Second,
 		UpstreamIdleTimeout: 4 * time.Second,
@@ -127,7 +142,14 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
 	fs.StringVar(&c.Triggers, "triggers", c.Triggers, "YAML trigger file")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated exact origins (scheme://host[:port]); empty: same host as the request")
-	fs.StringVar(&c.MembershipsPath, "memberships-path", c.MembershipsPath, "memberships endpoint, relative to --upstream")
+	fs.StringVar(&c.MembershipsPath, "memberships-path", c.MembershipsPath, `memberships endpoint, relative to --upstream; with "{org}" in it (e.g. /orgs/{org}/me) it is asked once per org: 2xx = member`)
+	fs.StringVar(&c.MembershipsList, "memberships-list", c.MembershipsList, `dotted path to the array of memberships in the endpoint's JSON answer; "." = the answer is the array`)
+	fs.StringVar(&c.MembershipsOrg, "memberships-org", c.MembershipsOrg, "dotted path to the org ID inside one membership")
+	fs.StringVar(&c.MembershipsRole, "memberships-role", c.MembershipsRole, `dotted path to the role inside one membership (or in the per-org answer), checked against --member-roles; empty: "role" in list mode, no role check in per-org mode`)
+	fs.StringVar(&c.NamespacePrefix, "namespace-prefix", c.NamespacePrefix, `Socket.IO namespace of an org is this prefix, "/" and the org ID (e.g. /org/42, /team/acme-corp)`)
+	idFormat := c.OrgIDFormat.String()
+	fs.StringVar(&idFormat, "org-id-format", idFormat, `org IDs of the upstream: "text" ([A-Za-z0-9_-]{1,64}, compared as text: "007" and "7" differ) or "integer" (decimal; "/org/007" is refused, memberships must be JSON numbers)`)
+	fs.StringVar(&c.ReadyzProbePath, "readyz-probe-path", c.ReadyzProbePath, "/readyz GETs this path of --upstream (e.g. /health): an answer below 500, 401 and 403 included, is ready; empty: /readyz only checks the upstream answers HTTP")
 	fs.StringVar(&roles, "member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any`)
 	fs.DurationVar(&c.MembershipTTL, "membership-ttl", c.MembershipTTL, "membership cache lifetime and revocation re-check period")
 	fs.DurationVar(&c.UpstreamTimeout, "upstream-timeout", c.UpstreamTimeout, "time to wait for upstream response headers")
@@ -197,6 +219,9 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 		return c, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	c.OAuthScopes = splitList(scopes)
+	if c.OrgIDFormat, err = orgid.ParseFormat(idFormat); err != nil {
+		return c, fmt.Errorf("--org-id-format: %w", err)
+	}
 	return c, c.Validate()
 }
 
@@ -240,8 +265,32 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.APIPrefix, "/") || strings.HasSuffix(c.APIPrefix, "/") || c.APIPrefix == "/socket.io" {
 		bad("api-prefix", "must start with / and not end with / (got %q)", c.APIPrefix)
 	}
-	if !strings.HasPrefix(c.MembershipsPath, "/") {
-		bad("memberships-path", "must start with / (got %q)", c.MembershipsPath)
+	if err := validMembershipsPath(c.MembershipsPath); err != nil {
+		bad("memberships-path", "%v", err)
+	}
+	if c.MembershipsList != "." {
+		if err := validDottedPath(c.MembershipsList); err != nil {
+			bad("memberships-list", "%v", err)
+		}
+	}
+	if err := validDottedPath(c.MembershipsOrg); err != nil {
+		bad("memberships-org", "%v", err)
+	}
+	if c.MembershipsRole != "" {
+		if err := validDottedPath(c.MembershipsRole); err != nil {
+			bad("memberships-role", "%v", err)
+		}
+	}
+	if err := validNamespacePrefix(c.NamespacePrefix, c.APIPrefix); err != nil {
+		bad("namespace-prefix", "%v", err)
+	}
+	if c.OrgIDFormat != orgid.Text && c.OrgIDFormat != orgid.Integer {
+		bad("org-id-format", "must be text or integer")
+	}
+	if c.ReadyzProbePath != "" {
+		if err := validProbePath(c.ReadyzProbePath); err != nil {
+			bad("readyz-probe-path", "%v", err)
+		}
 	}
 	for name, d := range map[string]time.Duration{
 		"membership-ttl": c.MembershipTTL, "upstream-timeout": c.UpstreamTimeout, "shutdown-timeout": c.ShutdownTimeout,
@@ -309,4 +358,81 @@ func (c Config) Validate() error {
 		bad("log-level", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// validMembershipsPath: a path under --upstream, with at most one "{org}" (per-org mode)
+// and no other braces, so the org ID lands in exactly one place.
+func validMembershipsPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("must start with / (got %q)", p)
+	}
+	if n := strings.Count(p, "{org}"); n > 1 {
+		return fmt.Errorf("{org} may appear once, got %q", p)
+	}
+	if strings.ContainsAny(strings.Replace(p, "{org}", "", 1), "{}") {
+		return fmt.Errorf(`the only placeholder is {org}, got %q`, p)
+	}
+	if strings.ContainsAny(p, "?# \t") {
+		return fmt.Errorf("must be a plain path, without query, fragment or spaces (got %q)", p)
+	}
+	return nil
+}
+
+// validDottedPath: keys separated by dots, none empty (organization.id).
+func validDottedPath(p string) error {
+	if p == "" {
+		return errors.New("must not be empty")
+	}
+	for _, k := range strings.Split(p, ".") {
+		if k == "" {
+			return fmt.Errorf("empty key in %q (want keys separated by single dots, e.g. organization.id)", p)
+		}
+	}
+	return nil
+}
+
+// validNamespacePrefix keeps namespace names plain: they end up in Redis keys, emitter
+// channels (socket.io#NSP#) and Drive watcher IDs (NSP|sid), so a prefix is made of
+// segments of [A-Za-z0-9_.~-] only, and it must not look like an HTTP route of the gateway.
+func validNamespacePrefix(p, apiPrefix string) error {
+	if !strings.HasPrefix(p, "/") || p == "/" || strings.HasSuffix(p, "/") {
+		return fmt.Errorf(`must start with / and not end with / (got %q)`, p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("empty, . or .. segment in %q", p)
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '~' || c == '-') {
+				return fmt.Errorf("%q: only letters, digits, _ . ~ - and / (no {, :, #, |)", p)
+			}
+		}
+	}
+	for _, route := range []string{"/socket.io", apiPrefix} {
+		if pathWithin(p, route) || pathWithin(route, p) {
+			return fmt.Errorf("%q clashes with %s", p, route)
+		}
+	}
+	return nil
+}
+
+// pathWithin reports whether p is route or a path below it.
+func pathWithin(p, route string) bool {
+	return route != "" && (p == route || strings.HasPrefix(p, route+"/"))
+}
+
+// validProbePath: a path (with an optional query) appended to --upstream.
+func validProbePath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("must start with / (got %q)", p)
+	}
+	u, err := url.Parse(p)
+	if err != nil {
+		return err
+	}
+	if u.Host != "" || u.Scheme != "" || u.Fragment != "" || strings.HasPrefix(p, "//") {
+		return fmt.Errorf("must be a path relative to --upstream, got %q", p)
+	}
+	return nil
 }

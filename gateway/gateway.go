@@ -12,7 +12,6 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,13 +27,11 @@ import (
 	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/proxy"
 	"github.com/syncgate/syncgate/sessions"
 	"github.com/syncgate/syncgate/triggers"
 )
-
-// orgNamespace matches the per-organization namespaces: /org/ and a canonical decimal ID.
-var orgNamespace = regexp.MustCompile(`^/org/([1-9][0-9]{0,17})$`)
 
 // EventRevoked is emitted to a socket just before it is disconnected because its
 // membership was revoked; its payload is {"reason": "forbidden"|"unauthorized"}.
@@ -44,6 +41,8 @@ const EventRevoked = "revoked"
 type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
+	ids      orgid.Format // --org-id-format
+	nsPrefix string       // --namespace-prefix: an org's namespace is nsPrefix + "/" + ID
 	sio      *namespaces.Server
 	members  *auth.Memberships
 	origins  *auth.Origins
@@ -55,6 +54,7 @@ type Gateway struct {
 	clientStats  ClientEventStats
 	metrics      *metrics
 	probe        *upstreamProbe
+	reload       reloadState // the last SIGHUP reload of the trigger file
 	started      time.Time
 	stopAnnounce context.CancelFunc
 	draining     atomic.Bool
@@ -99,8 +99,9 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream: %w", err)
 	}
-	g = &Gateway{cfg: cfg, log: log, extra: opts.Root}
+	g = &Gateway{cfg: cfg, log: log, extra: opts.Root, ids: cfg.OrgIDFormat, nsPrefix: cfg.NamespacePrefix}
 	g.triggers.Store(opts.Triggers)
+	g.reload.summary = summarizeTriggerFile(cfg.Triggers, opts.Triggers)
 	g.metrics = newMetrics(g)
 
 	built := g
@@ -125,6 +126,12 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		TTL:    cfg.MembershipTTL,
 		Logger: log,
 		Client: &http.Client{Transport: memberTransport},
+		// The contract of the memberships answer; "" fields take auth's defaults (a role
+		// path is read in list mode only unless --memberships-role names one).
+		ListPath: cfg.MembershipsList,
+		OrgPath:  cfg.MembershipsOrg,
+		RolePath: cfg.MembershipsRole,
+		IDs:      cfg.OrgIDFormat,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: memberships: %w", err)
@@ -194,13 +201,13 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		g.members.Close()
 		return nil, fmt.Errorf("gateway: --drive: %w", err)
 	}
-	g.probe = newUpstreamProbe(cfg.Upstream)
+	g.probe = newUpstreamProbe(cfg.Upstream, cfg.ReadyzProbePath, log)
 	g.started = time.Now().UTC()
 	var actx context.Context
 	actx, g.stopAnnounce = context.WithCancel(context.Background())
 	go g.announce(actx)
 	g.sio.Handle(namespaces.Handler{
-		Match:       orgNamespace.MatchString,
+		Match:       g.isOrgNamespace,
 		Admit:       g.admit,
 		OnConnect:   g.onConnect,
 		OnEvent:     g.onClientEvent,
@@ -264,6 +271,12 @@ func (g *Gateway) Close() error {
 // Publish sends one fired trigger to its org namespace on every node. It implements
 // proxy.Publisher: this is where an HTTP mutation becomes a Socket.IO event.
 func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
+	if !g.ids.Valid(ev.Org) {
+		// No socket can be in a namespace whose ID is not canonical in --org-id-format
+		// (the trigger file and the flag disagree): say so rather than fire into nothing.
+		g.log.Warn("event not published: org ID is not valid in --org-id-format", "org", ev.Org, "event", ev.Name, "org_id_format", g.ids.String())
+		return nil
+	}
 	switch g.mayFireInto(ctx, ev) {
 	case fireRefused:
 		return nil
@@ -277,14 +290,14 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 		// response: the org's sockets refetch rather than stay silently stale. The resync
 		// is logged like any broadcast, so a recovery spanning it is not complete.
 		g.log.Warn("event without its from_response ID; telling the org to resync", "org", ev.Org, "event", ev.Name)
-		b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: namespaces.EventResync,
+		b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: namespaces.EventResync,
 			Args: []any{map[string]string{"reason": "event incomplete", "event": ev.Name}}}
 		if err := g.sio.Broadcast(b); err != nil {
 			return fmt.Errorf("gateway: resync org %s for incomplete %s: %w", ev.Org, ev.Name, err)
 		}
 		return nil
 	}
-	b := &namespaces.Broadcast{Nsp: "/org/" + ev.Org, Event: ev.Name, Args: []any{ev.Data}}
+	b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: ev.Name, Args: []any{ev.Data}}
 	if ev.Room != "" {
 		b.Rooms = []string{ev.Room}
 	}
@@ -301,11 +314,36 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 	return nil
 }
 
-// admit decides a CONNECT to /org/N: the user's own credentials must list org N upstream.
+// orgNamespace is the namespace of org (canonical in g.ids): --namespace-prefix + "/" + org.
+func (g *Gateway) orgNamespace(org string) string { return g.nsPrefix + "/" + org }
+
+// orgOf reads the org of a namespace name: prefix, "/", and an ID in its canonical form.
+// A non-canonical spelling ("/org/007" with integer IDs) is no namespace at all, so one
+// org never has two namespaces whose events and recovery logs would be kept apart.
+func (g *Gateway) orgOf(nsp string) (string, bool) {
+	id, ok := strings.CutPrefix(nsp, g.nsPrefix+"/")
+	if !ok || !g.ids.Valid(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// isOrgNamespace is the Socket.IO server's namespace matcher; anything else is refused
+// with connect_error "Invalid namespace".
+func (g *Gateway) isOrgNamespace(nsp string) bool {
+	_, ok := g.orgOf(nsp)
+	return ok
+}
+
+// admit decides a CONNECT to an org namespace: the user's own credentials must list the
+// org upstream.
 // A client IP whose refusals (unauthorized, forbidden) used up --admission-failures-per-ip
 // is refused "rate_limited" before anything is asked upstream.
 func (g *Gateway) admit(ctx context.Context, req *namespaces.ConnectRequest) (_ any, err error) {
-	org := orgNamespace.FindStringSubmatch(req.Namespace)[1]
+	org, ok := g.orgOf(req.Namespace)
+	if !ok { // the matcher admitted only org namespaces
+		return nil, namespaces.ErrInvalidNamespace
+	}
 	var payload struct {
 		Token string `json:"token"`
 	}

@@ -49,12 +49,18 @@ func pocTriggers(t testing.TB) *triggers.Set {
 // (parsed by gateway.ParseConfig, as the binary does).
 func startGateway(t *testing.T, api *testenv.FakeAPI, set *triggers.Set, flags ...string) *harness {
 	t.Helper()
+	return startGatewayLogging(t, api, set, slog.New(slog.DiscardHandler), flags...)
+}
+
+// startGatewayLogging is startGateway logging to log.
+func startGatewayLogging(t *testing.T, api *testenv.FakeAPI, set *triggers.Set, log *slog.Logger, flags ...string) *harness {
+	t.Helper()
 	args := append([]string{"--upstream", api.URL()}, flags...)
 	cfg, err := gateway.ParseConfig(args, noEnv)
 	if err != nil {
 		t.Fatalf("ParseConfig(%q): %v", args, err)
 	}
-	g, err := gateway.New(cfg, gateway.Options{Triggers: set, Logger: slog.New(slog.DiscardHandler)})
+	g, err := gateway.New(cfg, gateway.Options{Triggers: set, Logger: log})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}

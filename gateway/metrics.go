@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
 )
@@ -25,6 +26,8 @@ type metrics struct {
 	eventsFired   *prometheus.CounterVec
 	eventsRefused *prometheus.CounterVec
 	unmatched     prometheus.Counter
+	// reloadFailures counts trigger file reloads (SIGHUP) that kept the old triggers.
+	reloadFailures prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -58,6 +61,18 @@ func newMetrics(g *Gateway) *metrics {
 	m.unmatched = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "syncgate_unmatched_mutations_total", Help: "Successful mutating calls that fired no trigger.",
 	})
+	m.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "syncgate_config_reload_failures_total", Help: "Trigger file reloads (SIGHUP) that failed and kept the triggers in force.",
+	})
+	m.reg.MustRegister(m.reloadFailures)
+	for _, reason := range auth.ErrorReasons {
+		// Every reason from the start at 0, so a rate() alert sees its first error.
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "syncgate_membership_errors_total",
+			Help:        "Membership upstream answers that were no definite answer, by reason (unreachable, status, bad_body, contract).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.members.Stats().Errors[reason]) }))
+	}
 	st := func() *namespaces.Stats { return g.sio.Stats() }
 	ms := func(pick func() uint64) func() float64 { return func() float64 { return float64(pick()) } }
 	m.reg.MustRegister(

@@ -2,89 +2,18 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/orgid"
+	"github.com/syncgate/syncgate/triggers"
 )
 
-// Operations: readiness (upstream, fan-out, draining), graceful drain, and the table of
-// successful mutations that fired no trigger.
-
-// upstreamProbe checks, when asked and at most every two seconds, that the upstream
-// answers HTTP at all (any status counts). It sends nothing unless /readyz is polled.
-type upstreamProbe struct {
-	url    string
-	client *http.Client
-
-	mu   sync.Mutex
-	last time.Time
-	ok   bool
-}
-
-func newUpstreamProbe(url string) *upstreamProbe {
-	return &upstreamProbe{url: url, client: &http.Client{Timeout: time.Second}}
-}
-
-func (p *upstreamProbe) reachable() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if time.Since(p.last) < 2*time.Second {
-		return p.ok
-	}
-	p.last = time.Now()
-	resp, err := p.client.Get(p.url)
-	p.ok = err == nil
-	if err == nil {
-		resp.Body.Close()
-	}
-	return p.ok
-}
-
-// readiness is what /readyz reports.
-type readiness struct {
-	Ready    bool   `json:"ready"`
-	Upstream bool   `json:"upstream"`
-	Fanout   bool   `json:"fanout"`
-	Triggers int    `json:"triggers"`
-	Draining bool   `json:"draining,omitempty"`
-	Status   string `json:"status"`
-}
-
-func (g *Gateway) readiness() readiness {
-	r := readiness{
-		Upstream: g.probe.reachable(),
-		Fanout:   g.sio.Adapter().Ready(),
-		Triggers: g.triggers.Load().Len(),
-		Draining: g.draining.Load(),
-	}
-	r.Ready = r.Upstream && r.Fanout && !r.Draining
-	switch {
-	case r.Draining:
-		r.Status = "draining"
-	case !r.Upstream:
-		r.Status = "upstream unreachable"
-	case !r.Fanout:
-		r.Status = "degraded: redis unreachable, serving this node only"
-	default:
-		r.Status = "ready"
-	}
-	return r
-}
-
-// readyz answers 200 when the node is fully ready, else 503 with the reason.
-func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
-	r := g.readiness()
-	w.Header().Set("Content-Type", "application/json")
-	if !r.Ready {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	_ = json.NewEncoder(w).Encode(r)
-}
+// Operations: graceful drain, and the table of successful mutations that fired no trigger.
+// Readiness (/readyz) is in ready.go.
 
 // Drain prepares a shutdown: /readyz turns 503 and every connection is closed at the
 // transport level, so the official client reconnects by itself (to another node behind
@@ -126,8 +55,17 @@ type UnmatchedRow struct {
 
 const maxUnmatched = 500
 
-func (t *unmatchedTable) add(method, path string) {
-	shape := PathShape(path)
+// noteUnmatched records a successful mutation that fired no trigger, its path shaped with
+// the org placeholder of the trigger set in use (its org_param, else orgId), so that
+// syncgate suggest drafts triggers that load with that set.
+func (g *Gateway) noteUnmatched(method, path string) {
+	g.unmatched.addShape(method, PathShapeFor(path, g.triggers.Load().OrgParam()))
+}
+
+// add records a mutation with the default org placeholder, orgId.
+func (t *unmatchedTable) add(method, path string) { t.addShape(method, PathShape(path)) }
+
+func (t *unmatchedTable) addShape(method, shape string) {
 	key := method + " " + shape
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -165,21 +103,32 @@ func (g *Gateway) Unmatched() []UnmatchedRow {
 	return out
 }
 
-// PathShape replaces the ID-like segments of an API path with placeholders named after
-// the segment before them: /orgs/1/people/7 → /orgs/{orgId}/people/{personId}.
-func PathShape(path string) string {
+// PathShape is PathShapeFor with the default org placeholder, orgId.
+func PathShape(path string) string { return PathShapeFor(path, triggers.DefaultOrgParam) }
+
+// PathShapeFor replaces the ID-like segments of an API path with placeholders named after
+// the segment before them: /orgs/1/people/7 → /orgs/{orgId}/people/{personId}. The segment
+// after orgs, organizations or the plural of orgParam (workspaces for workspace or
+// workspaceId) is the org, named {orgParam}, whenever it is an org ID at all: a slug such
+// as acme-corp has no digits to be recognised by.
+func PathShapeFor(path, orgParam string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	used := map[string]int{}
 	for i, s := range segs {
-		if !idLike(s) {
+		prev := ""
+		if i > 0 && !strings.HasPrefix(segs[i-1], "{") {
+			prev = segs[i-1]
+		}
+		org := prev != "" && orgCollection(prev, orgParam) && orgid.Any(s)
+		if !org && !idLike(s) {
 			continue
 		}
 		name := "id"
-		if i > 0 && !strings.HasPrefix(segs[i-1], "{") {
-			name = singular(segs[i-1]) + "Id"
-			if segs[i-1] == "orgs" || segs[i-1] == "organizations" {
-				name = "orgId"
-			}
+		switch {
+		case org:
+			name = orgParam
+		case prev != "":
+			name = singular(prev) + "Id"
 		}
 		used[name]++
 		if used[name] > 1 {
@@ -188,6 +137,15 @@ func PathShape(path string) string {
 		segs[i] = "{" + name + "}"
 	}
 	return "/" + strings.Join(segs, "/")
+}
+
+// orgCollection reports whether a path segment names the collection of orgs.
+func orgCollection(seg, orgParam string) bool {
+	if seg == "orgs" || seg == "organizations" {
+		return true
+	}
+	one := singular(seg)
+	return one == orgParam || one+"Id" == orgParam
 }
 
 // idLike: digits, or a long token with digits (UUIDs, hashes).

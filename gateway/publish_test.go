@@ -248,14 +248,18 @@ func TestPublishBadRequests(t *testing.T) {
 		{"unknown key", `{"org":1,"event":"personview.addrow","data":{},"nsp":"/org/2"}`, -1},
 		{"empty batch", `[]`, -1},
 		{"JSON null", `null`, anyIndex},
-		{"org as text", ev(`"abc"`, okEvent, okData), -1},
+		// Org IDs are text by default ([A-Za-z0-9_-]{1,64}); integer-only refusals are in
+		// TestPublishOrgIDFormats.
+		{"org not an ID", ev(`"a b"`, okEvent, okData), 0},
 		{"org negative", ev("-1", okEvent, okData), 0},
 		{"org fraction", ev("1.5", okEvent, okData), 0},
 		{"org exponent", ev("1e3", okEvent, okData), 0},
-		// Org 0 names no namespace: "published" would be a lie.
-		{"org zero", ev("0", okEvent, okData), 0},
-		{"org too long", ev("1234567890123456789", okEvent, okData), 0},
-		{"org injection", ev(`"1/../2"`, okEvent, okData), -1},
+		{"org bool", ev("true", okEvent, okData), 0},
+		{"org null", ev("null", okEvent, okData), 0},
+		{"org object", ev(`{"id":1}`, okEvent, okData), 0},
+		{"org too long", ev(`"`+strings.Repeat("x", 65)+`"`, okEvent, okData), 0},
+		{"org injection", ev(`"1/../2"`, okEvent, okData), 0},
+		{"org with hash tag", ev(`"{sg}"`, okEvent, okData), 0},
 		{"org missing", `{"event":"personview.addrow","data":{}}`, 0},
 		{"bad event name", ev("1", `"Person Created"`, okData), 0},
 		{"empty event", ev("1", `""`, okData), 0},

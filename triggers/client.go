@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
 // Rooms and client events: what sockets themselves may do, declared in the same file.
@@ -86,8 +88,8 @@ func (p *parser) rooms(n *yaml.Node) []roomTemplate {
 			problems = append(problems, "prefix")
 		}
 		for _, part := range parts {
-			if part.param == orgPlaceholder {
-				p.addf(item.Line, "room %q: {orgId} is implied (rooms live inside an org namespace)", tmpl)
+			if part.param == p.orgParam {
+				p.addf(item.Line, "room %q: {%s} is implied (rooms live inside an org namespace)", tmpl, p.orgParam)
 				problems = append(problems, "org")
 			}
 		}
@@ -184,8 +186,8 @@ func (p *parser) fields(n *yaml.Node) []string {
 	}
 	var out []string
 	p.pairs(n, func(key string, k, v *yaml.Node) {
-		if !placeholderName.MatchString(key) || key == "by" || key == orgPlaceholder {
-			p.addf(k.Line, "bad field name %q (want [A-Za-z_][A-Za-z0-9_]{0,63}; \"by\" and \"orgId\" are reserved)", key)
+		if !placeholderName.MatchString(key) || key == "by" || key == p.orgParam {
+			p.addf(k.Line, "bad field name %q (want [A-Za-z_][A-Za-z0-9_]{0,63}; \"by\" and %q are reserved)", key, p.orgParam)
 			return
 		}
 		if typ, ok := p.scalar(v, "field "+key); ok && typ != "id" {
@@ -259,7 +261,7 @@ func clientID(v any) (string, bool) {
 		return "", false
 	}
 	if allDigits(s) {
-		if c, ok := canonicalOrg(s); ok { // strip leading zeros like path IDs
+		if c, ok := canonicalNumber(s); ok { // strip leading zeros like path IDs
 			s = c
 		}
 	}
@@ -319,8 +321,12 @@ func matchRoom(parts []roomPart, room string) bool {
 // Validation shared with the publish API, so events that do not come from a trigger obey
 // the same IDs-only rules.
 
-// CanonicalOrg validates an org number (1 to 18 digits) and strips leading zeros.
-func CanonicalOrg(s string) (string, bool) { return canonicalOrg(s) }
+// CanonicalOrg validates an org number (1 to 18 digits) and strips leading zeros: the
+// orgid.Integer reading of an org ID, whatever the set's format.
+//
+// Deprecated: org IDs have a format now; use (*Set).CanonicalOrg, or orgid.Format.Canonical
+// where no set is at hand. It stays until every caller has switched.
+func CanonicalOrg(s string) (string, bool) { return orgid.Integer.Canonical(s) }
 
 // ValidEventName reports whether name is a valid event name ([a-z0-9_.:-], at most 128).
 func ValidEventName(name string) bool { return len(name) <= maxEventLen && eventName.MatchString(name) }

@@ -24,18 +24,21 @@ var (
 )
 
 // topKeys are the keys of the file's top-level mapping.
-var topKeys = []string{"triggers", "rooms", "client_events"}
+var topKeys = []string{"org_param", "triggers", "rooms", "client_events"}
 
-// document walks the top-level mapping: the triggers, and the rooms and client events
-// sockets may use (client.go).
+// document walks the top-level mapping: the org's placeholder name, the triggers, and
+// the rooms and client events sockets may use (client.go). Every part is checked even
+// when another is missing or wrong, so one run reports every problem.
 func (p *parser) document(root *yaml.Node) ([]*trigger, []roomTemplate, map[string]*ClientEvent) {
 	if root.Kind != yaml.MappingNode {
 		p.addf(root.Line, "top level must be a mapping with a triggers: key")
 		return nil, nil, nil
 	}
-	var list, rooms, clientEvents *yaml.Node
+	var list, rooms, clientEvents, orgParam *yaml.Node
 	p.pairs(root, func(key string, k, v *yaml.Node) {
 		switch key {
+		case "org_param":
+			orgParam = v
 		case "triggers":
 			list = v
 		case "rooms":
@@ -46,13 +49,37 @@ func (p *parser) document(root *yaml.Node) ([]*trigger, []roomTemplate, map[stri
 			p.addf(k.Line, "unknown key %q (want one of %s)", key, strings.Join(topKeys, ", "))
 		}
 	})
-	if list == nil {
-		p.addf(root.Line, "missing top-level triggers: key")
-		return nil, nil, nil
+	// org_param first: it decides what the other parts reserve, wherever it is in the file.
+	if orgParam != nil {
+		p.orgParamKey(orgParam)
 	}
 	rts := p.rooms(rooms)
 	ces := p.clientEvents(clientEvents)
+	if list == nil {
+		p.addf(root.Line, "missing top-level triggers: key")
+		return nil, rts, ces
+	}
 	return p.triggerList(list), rts, ces
+}
+
+// orgParamKey reads org_param: NAME, the path placeholder that holds the org.
+func (p *parser) orgParamKey(n *yaml.Node) {
+	v, ok := p.scalar(n, "org_param")
+	if !ok {
+		p.orgParamBad = true
+		return
+	}
+	if inner, braced := strings.CutPrefix(v, "{"); braced && strings.HasSuffix(inner, "}") {
+		p.addf(n.Line, "org_param: write the placeholder's name without braces (org_param: %s)", strings.TrimSuffix(inner, "}"))
+		p.orgParamBad = true
+		return
+	}
+	if !placeholderName.MatchString(v) {
+		p.addf(n.Line, "org_param %q is not a placeholder name (want [A-Za-z_][A-Za-z0-9_]{0,63})", v)
+		p.orgParamBad = true
+		return
+	}
+	p.orgParam = v
 }
 
 // triggerList validates the triggers: list.
@@ -154,8 +181,8 @@ func (p *parser) entry(item *yaml.Node) *trigger {
 	if n := fields["method"]; n != nil {
 		t.method = p.method(n)
 	}
-	placeholders := map[string]bool{}
-	pathOK := false // the path parsed cleanly, so a missing {orgId} is meaningful
+	placeholders := map[string]int{} // name → segment index
+	pathOK := false                  // the path parsed cleanly, so a missing org placeholder is meaningful
 	if n := fields["path"]; n != nil {
 		if path, ok := p.scalar(n, "path"); ok {
 			segs, problems := parseTemplate(path)
@@ -166,42 +193,51 @@ func (p *parser) entry(item *yaml.Node) *trigger {
 			t.segs = segs
 			for i, s := range segs {
 				if s.param != "" {
-					placeholders[s.param] = true
-				}
-				if s.param == orgPlaceholder {
-					t.orgIndex = i
+					placeholders[s.param] = i
 				}
 			}
 		}
 	}
-	p.org(t, item, fields["org"], placeholders[orgPlaceholder], pathOK)
+	p.org(t, item, fields["org"], placeholders, pathOK)
 	if n := fields["from_response"]; n != nil {
 		t.fromResp = p.fromResponse(n, placeholders)
 	}
 	if n := fields["room"]; n != nil {
-		if tmpl, ok := p.scalar(n, "room"); ok {
-			known := func(name string) bool {
-				if name == orgPlaceholder || placeholders[name] {
-					return true
-				}
-				for _, fr := range t.fromResp {
-					if fr.key == name {
-						return true
-					}
-				}
-				return false
-			}
-			parts, problems := parseRoom(tmpl, known)
-			for _, msg := range problems {
-				p.addf(n.Line, "%s", msg)
-			}
-			t.room = parts
-		}
+		p.triggerRoom(t, n, placeholders)
 	}
 	if len(p.problems) > before {
 		return nil
 	}
 	return t
+}
+
+// triggerRoom reads a trigger's room: template. Its placeholders are the path's, the
+// from_response keys, and the org's (org_param, or the one org: "{NAME}" names), which
+// expands to the event's org.
+func (p *parser) triggerRoom(t *trigger, n *yaml.Node, placeholders map[string]int) {
+	tmpl, ok := p.scalar(n, "room")
+	if !ok {
+		return
+	}
+	known := func(name string) bool {
+		if _, ok := placeholders[name]; ok || name == p.orgParam {
+			return true
+		}
+		for _, fr := range t.fromResp {
+			if fr.key == name {
+				return true
+			}
+		}
+		return false
+	}
+	parts, problems := parseRoom(tmpl, known)
+	for _, msg := range problems {
+		p.addf(n.Line, "%s", msg)
+	}
+	for i, part := range parts {
+		parts[i].org = part.param != "" && (part.param == p.orgParam || part.param == t.orgName)
+	}
+	t.room, t.roomLine, t.roomText = parts, n.Line, tmpl
 }
 
 func (p *parser) event(n *yaml.Node) string {
@@ -230,43 +266,72 @@ func (p *parser) method(n *yaml.Node) string {
 	return m
 }
 
-// org sets where the trigger's org comes from: {orgId} in the path, a
-// request header (org: header:NAME) or a fixed number (org: 7).
-func (p *parser) org(t *trigger, item, n *yaml.Node, inPath, pathOK bool) {
+// org sets where the trigger's org comes from: the org_param placeholder of the path
+// ({orgId} unless renamed), another path placeholder (org: "{team}"), a request header
+// (org: header:NAME) or a fixed org ID (org: 7, org: acme) in the set's format.
+func (p *parser) org(t *trigger, item, n *yaml.Node, placeholders map[string]int, pathOK bool) {
+	idx, inPath := placeholders[p.orgParam]
 	if n == nil {
-		if !inPath && pathOK {
-			p.addf(item.Line, "no org source: the path has no {orgId} and there is no org: key, so the trigger would broadcast to no namespace")
+		switch {
+		case inPath:
+			t.orgKind, t.orgIndex, t.orgName = orgFromPath, idx, p.orgParam
+		case pathOK && !p.orgParamBad:
+			p.addf(item.Line, "no org source: the path has no {%s} and there is no org: key, so the trigger would broadcast to no namespace", p.orgParam)
 		}
-		t.orgKind = orgFromPath
+		return
+	}
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[1].Tag == "!!null" {
+		// org: {team} unquoted is a YAML mapping, not the placeholder.
+		p.addf(n.Line, "org: {%s} must be quoted: org: \"{%s}\"", n.Content[0].Value, n.Content[0].Value)
 		return
 	}
 	v, ok := p.scalar(n, "org")
 	if !ok {
 		return
 	}
-	if inPath {
-		p.addf(n.Line, "org: conflicts with {orgId} in the path, which already names the org")
+	if inPath && v != "{"+p.orgParam+"}" {
+		p.addf(n.Line, "org: conflicts with {%s} in the path, which already names the org", p.orgParam)
 		return
 	}
-	if name, isHeader := strings.CutPrefix(v, "header:"); isHeader {
-		name = strings.TrimSpace(name)
+	switch {
+	case strings.HasPrefix(v, "header:"):
+		name := strings.TrimSpace(strings.TrimPrefix(v, "header:"))
 		if !headerToken.MatchString(name) {
 			p.addf(n.Line, "org: header name %q is not a valid header name", name)
 			return
 		}
 		t.orgKind, t.orgHeader = orgFromHeader, textproto.CanonicalMIMEHeaderKey(name)
+	case strings.HasPrefix(v, "{"):
+		p.orgPlaceholder(t, n, v, placeholders, pathOK)
+	default:
+		org, ok := p.ids.Canonical(v)
+		if !ok {
+			p.addf(n.Line, "org: %q must be header:NAME, {PLACEHOLDER} or an org ID (%s with --org-id-format %s)", v, p.ids.Describe(), p.ids)
+			return
+		}
+		t.orgKind, t.orgFixed = orgFixed, org
+	}
+}
+
+// orgPlaceholder reads org: "{NAME}": the org is the path placeholder NAME.
+func (p *parser) orgPlaceholder(t *trigger, n *yaml.Node, v string, placeholders map[string]int, pathOK bool) {
+	name, closed := strings.CutSuffix(v[1:], "}")
+	if !closed || !placeholderName.MatchString(name) {
+		p.addf(n.Line, "org: %q is not a {NAME} placeholder (NAME: [A-Za-z_][A-Za-z0-9_]{0,63})", v)
 		return
 	}
-	org, ok := canonicalOrg(v)
+	i, ok := placeholders[name]
 	if !ok {
-		p.addf(n.Line, "org: %q must be header:NAME or an org number (1 to %d digits)", v, maxOrgDigits)
+		if pathOK {
+			p.addf(n.Line, "org: %q names no placeholder of the path %s", v, templateKey(t.segs))
+		}
 		return
 	}
-	t.orgKind, t.orgFixed = orgFixed, org
+	t.orgKind, t.orgIndex, t.orgName = orgFromPath, i, name
 }
 
 // fromResponse validates the from_response mapping of key: dotted.path.
-func (p *parser) fromResponse(n *yaml.Node, placeholders map[string]bool) []fromResponse {
+func (p *parser) fromResponse(n *yaml.Node, placeholders map[string]int) []fromResponse {
 	if n.Kind != yaml.MappingNode {
 		if n.Kind != yaml.AliasNode {
 			p.addf(n.Line, "from_response must be a mapping of key: dotted.path")
@@ -279,14 +344,15 @@ func (p *parser) fromResponse(n *yaml.Node, placeholders map[string]bool) []from
 	}
 	var out []fromResponse
 	p.pairs(n, func(key string, k, v *yaml.Node) {
+		_, clash := placeholders[key]
 		switch {
 		case !placeholderName.MatchString(key):
 			p.addf(k.Line, "bad from_response key %q (want [A-Za-z_][A-Za-z0-9_]{0,63})", key)
 			return
-		case key == orgPlaceholder:
+		case key == p.orgParam:
 			p.addf(k.Line, "from_response key %q is reserved: it names the org", key)
 			return
-		case placeholders[key]:
+		case clash:
 			p.addf(k.Line, "from_response key %q clashes with the path placeholder {%s}", key, key)
 			return
 		}

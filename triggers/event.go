@@ -7,8 +7,10 @@ import "strings"
 // It carries IDs only: nothing from the request or response other than the
 // declared placeholders and from_response values ever ends up in Data.
 type Event struct {
-	// Org is the organization in canonical decimal form (no leading zeros);
-	// the event goes to the Socket.IO namespace "/org/" + Org.
+	// Org is the organization, canonical in the set's org ID format (orgid): the text
+	// itself for orgid.Text, the number without leading zeros for orgid.Integer. It
+	// never contains '/'. The event goes to the Socket.IO namespace
+	// "{namespace prefix}/" + Org; the prefix is the gateway's business.
 	Org string
 	// Name is the event name from the trigger file, matching [a-z0-9_.:-]+.
 	Name string
@@ -34,8 +36,8 @@ type Event struct {
 
 // Values of Event.OrgFrom besides "header:NAME".
 const (
-	OrgFromPath  = ""      // the {orgId} placeholder of the call's path
-	OrgFromFixed = "fixed" // a number in the trigger file
+	OrgFromPath  = ""      // the org placeholder of the call's path (org_param, or org: "{NAME}")
+	OrgFromFixed = "fixed" // an org ID in the trigger file
 )
 
 // FromHeader reports whether the event's org was read from a request header.

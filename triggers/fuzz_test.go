@@ -3,14 +3,17 @@ package triggers
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
-// checkEvent fails unless ev carries only well-formed IDs.
-func checkEvent(t *testing.T, ev Event) {
+// checkEvent fails unless ev carries only well-formed IDs; set is the set that fired it.
+func checkEvent(t *testing.T, set *Set, ev Event) {
 	t.Helper()
-	if _, ok := canonicalOrg(ev.Org); !ok || ev.Org[0] == '0' && ev.Org != "0" {
-		t.Fatalf("event org %q is not a canonical org number", ev.Org)
+	if !set.IDs().Valid(ev.Org) {
+		t.Fatalf("event org %q is not a canonical org ID (%s)", ev.Org, set.IDs())
 	}
 	if !eventName.MatchString(ev.Name) {
 		t.Fatalf("event name %q is malformed", ev.Name)
@@ -38,7 +41,11 @@ func checkEvent(t *testing.T, ev Event) {
 }
 
 func FuzzMatch(f *testing.F) {
-	set, err := Parse("t.yaml", []byte(matchFile))
+	text, err := Parse("t.yaml", []byte(matchFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	integer, err := ParseWith("t.yaml", []byte(matchFile), Options{IDs: orgid.Integer})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -50,11 +57,13 @@ func FuzzMatch(f *testing.F) {
 	f.Add("DELETE", "/campaigns/..%2f", "", []byte(`{"data":{"id":1e3}}`))
 	f.Fuzz(func(t *testing.T, method, path, org string, body []byte) {
 		h := http.Header{"X-Org-Id": {org}}
-		set.NeedsBody(method, path)
-		for _, ev := range set.Match(method, path, h, body) {
-			checkEvent(t, ev)
-			if _, err := json.Marshal(ev.Data); err != nil {
-				t.Fatalf("data does not encode: %v", err)
+		for _, set := range []*Set{text, integer} {
+			set.NeedsBody(method, path)
+			for _, ev := range set.Match(method, path, h, body) {
+				checkEvent(t, set, ev)
+				if _, err := json.Marshal(ev.Data); err != nil {
+					t.Fatalf("data does not encode: %v", err)
+				}
 			}
 		}
 	})
@@ -66,6 +75,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("triggers:\n  - event: a\n    method: PUT\n    path: /orgs/{orgId}\n    room: r{orgId}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("triggers:\n  - {event: a, method: POST, path: /x/{y}, org: header:X, from_response: {k: a.0.b}}\n"))
+	f.Add([]byte(workspacesFile))
+	f.Add([]byte("triggers:\n  - event: a\n    method: PUT\n   path: /x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, err := Parse("f.yaml", data)
 		if err != nil {
@@ -75,7 +86,14 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, ev := range set.Match("POST", "/orgs/1/x/2", http.Header{"X": {"3"}}, []byte(`{"a":[{"b":4}]}`)) {
-			checkEvent(t, ev)
+			checkEvent(t, set, ev)
 		}
+		// The check tool's extras must not fail on any valid file.
+		for _, w := range set.Warnings() {
+			if w.Line < 1 || !strings.HasPrefix(w.Msg, "warning: ") {
+				t.Fatalf("bad warning %v", w)
+			}
+		}
+		set.Nearest("PUT", "/orgs/1/x/2", nil)
 	})
 }

@@ -4,7 +4,7 @@ import "strconv"
 
 const (
 	maxIDLen     = 64 // longest ID accepted in a path segment or response value
-	maxOrgDigits = 18 // longest org number; always fits in int64
+	maxNumDigits = 18 // longest number canonicalNumber accepts; always fits in int64
 )
 
 // isID reports whether s looks like an ID: [A-Za-z0-9_-]{1,64}.
@@ -56,10 +56,10 @@ func idString(v any) string {
 	return ""
 }
 
-// canonicalOrg validates an org number (1..18 digits) and strips leading
-// zeros, so "007" and "7" name the same namespace.
-func canonicalOrg(s string) (string, bool) {
-	if len(s) == 0 || len(s) > maxOrgDigits || !allDigits(s) {
+// canonicalNumber validates a number of 1 to 18 digits and strips leading zeros, so
+// "007" and "7" are the same ID. Org IDs do not use it: their format (orgid) decides.
+func canonicalNumber(s string) (string, bool) {
+	if len(s) == 0 || len(s) > maxNumDigits || !allDigits(s) {
 		return "", false
 	}
 	for len(s) > 1 && s[0] == '0' {

@@ -11,15 +11,31 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
 // MaxFileSize is the largest trigger file accepted.
 const MaxFileSize = 1 << 20
 
-// Load reads and parses the trigger file at path. A file that can't be read
-// gives a plain wrapped error; a file with wrong content gives an *Error
-// (errors.Is(err, ErrInvalid)) naming FILE:LINE for every problem.
-func Load(path string) (*Set, error) {
+// Options say how a trigger file is read.
+type Options struct {
+	// IDs is the upstream's org ID format: how org IDs in paths, headers and fixed
+	// org: values are validated and made canonical. The zero value is orgid.Text.
+	IDs orgid.Format
+}
+
+// Load reads and parses the trigger file at path with org IDs in the Text format.
+// A file that can't be read gives a plain wrapped error; a file with wrong content
+// gives an *Error (errors.Is(err, ErrInvalid)) naming FILE:LINE for every problem.
+func Load(path string) (*Set, error) { return LoadWith(path, Options{}) }
+
+// Parse parses a trigger file's content with org IDs in the Text format; filename
+// only labels problems. It reports all problems found, not just the first.
+func Parse(filename string, data []byte) (*Set, error) { return ParseWith(filename, data, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, o Options) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("triggers: open trigger file: %w", err)
@@ -29,13 +45,12 @@ func Load(path string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggers: read %s: %w", path, err)
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, o)
 }
 
-// Parse parses a trigger file's content; filename only labels problems.
-// It reports all problems found, not just the first.
-func Parse(filename string, data []byte) (*Set, error) {
-	p := &parser{file: filename}
+// ParseWith is Parse with options.
+func ParseWith(filename string, data []byte, o Options) (*Set, error) {
+	p := &parser{file: filename, ids: o.IDs, orgParam: DefaultOrgParam}
 	if len(data) > MaxFileSize {
 		p.addf(1, "file too large (%d bytes; the limit is %d)", len(data), MaxFileSize)
 		return nil, p.err()
@@ -50,14 +65,18 @@ func Parse(filename string, data []byte) (*Set, error) {
 		return nil, p.err()
 	}
 	s := newSet(ts)
+	s.file, s.ids, s.orgParam = filename, o.IDs, p.orgParam
 	s.rooms, s.clientEvents = rooms, ces
 	return s, nil
 }
 
 // parser collects problems while walking the YAML tree.
 type parser struct {
-	file     string
-	problems []*Problem
+	file        string
+	ids         orgid.Format
+	orgParam    string // the path placeholder that names the org (org_param:, default orgId)
+	orgParamBad bool   // org_param: is wrong (reported): do not blame triggers for lacking it
+	problems    []*Problem
 }
 
 func (p *parser) addf(line int, format string, args ...any) {
@@ -111,7 +130,20 @@ func (p *parser) syntax(err error, data []byte) {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if isParserError(m[2]) {
-			line++ // yaml.v3 counts lines from 0 for parser (not scanner) errors
+			// yaml.v3 names the line (counted from 0) where the broken block starts, not
+			// the line that broke it: a mis-indented key far below would be reported at
+			// the top of the list. Find the offending line itself.
+			start := line + 1
+			if bad := offendingLine(data, msg); bad > 0 && bad != start {
+				hint := "in the block that starts at line %d"
+				if m[2] == "did not find expected key" || m[2] == "did not find expected '-' indicator" {
+					hint = "check this line's indentation against the block that starts at line %d"
+				}
+				p.addf(bad, "YAML syntax error: %s ("+hint+")", m[2], start)
+				return
+			}
+			p.addf(start, "YAML syntax error: %s", m[2])
+			return
 		}
 		p.addf(line, "YAML syntax error: %s", m[2])
 		return
@@ -121,6 +153,62 @@ func (p *parser) syntax(err error, data []byte) {
 		line = bytes.Count(data, []byte("\n")) + 1
 	}
 	p.addf(line, "YAML syntax error: %s", trimYAMLPrefix(msg))
+}
+
+// offendingLine returns the first line N such that the file's first N lines already fail
+// with exactly the error msg: the line where the parser gave up. The parser stops at its
+// first error and reads the file in order, so every longer prefix fails the same way and
+// every shorter one does not (it parses, or ends in another error); a binary search over
+// prefixes finds N in O(log lines) parses. It returns 0 if the search does not settle.
+func offendingLine(data []byte, msg string) int {
+	ends := lineEnds(data)
+	fails := func(n int) bool {
+		err := firstYAMLError(data[:ends[n-1]])
+		return err != nil && err.Error() == msg
+	}
+	lo, hi := 1, len(ends)
+	if !fails(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// lineEnds returns, for each line, the offset just past it (its newline included).
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	return ends
+}
+
+// firstYAMLError decodes up to two documents (as decode does) and returns the first
+// syntax error.
+func firstYAMLError(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for range 2 {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // yamlParserErrors are yaml.v3's parser-stage messages; it reports their

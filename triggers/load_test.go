@@ -61,8 +61,9 @@ func TestParseProblems(t *testing.T) {
 		want []string
 	}{
 		{"syntax error", "triggers:\n  - event: a\n    method: [PUT\n", []string{"3: YAML syntax error"}},
-		// yaml.v3 names the line where the broken collection or scalar starts.
-		{"block mapping error", "triggers:\n  - event: a\n    method: PUT\n  path: /x\n", []string{"2: YAML syntax error: did not find expected '-' indicator"}},
+		// yaml.v3 names the line where the broken collection starts; the mis-indented line
+		// itself is reported.
+		{"block mapping error", "triggers:\n  - event: a\n    method: PUT\n  path: /x\n", []string{"4: YAML syntax error: did not find expected '-' indicator (check this line's indentation against the block that starts at line 2)"}},
 		{"unterminated quote", "triggers:\n  - event: 'a\n", []string{"2: YAML syntax error: found unexpected end of stream"}},
 		{"tab indentation", "triggers:\n\t- event: a\n", []string{"2: YAML syntax error"}},
 		{"empty file", "", []string{"1: file is empty"}},
@@ -133,19 +134,13 @@ func TestParseProblems(t *testing.T) {
     method: PATCH
     path: /tasks/{t}
     org: cookie:org
-`, []string{"5: org: \"cookie:org\" must be header:NAME or an org number"}},
+`, []string{"5: org: \"cookie:org\" must be header:NAME, {PLACEHOLDER} or an org ID ([A-Za-z0-9_-]{1,64} (a slug, UUID or number) with --org-id-format text)"}},
 		{"bad org header name", `triggers:
   - event: a
     method: PATCH
     path: /tasks/{t}
     org: "header:X Org"
 `, []string{"5: org: header name \"X Org\" is not a valid header name"}},
-		{"negative fixed org", `triggers:
-  - event: a
-    method: PATCH
-    path: /tasks/{t}
-    org: -1
-`, []string{"5: org: \"-1\" must be header:NAME"}},
 		{"bad placeholder name", `triggers:
   - event: a
     method: PUT

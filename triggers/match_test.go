@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
 const matchFile = `triggers:
@@ -54,6 +56,15 @@ func mustParse(t testing.TB, src string) *Set {
 	return set
 }
 
+func mustParseWith(t testing.TB, src string, ids orgid.Format) *Set {
+	t.Helper()
+	set, err := ParseWith("t.yaml", []byte(src), Options{IDs: ids})
+	if err != nil {
+		t.Fatalf("ParseWith(%s): %v", ids, err)
+	}
+	return set
+}
+
 func hdr(kv ...string) http.Header {
 	h := http.Header{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -86,8 +97,9 @@ func TestMatch(t *testing.T) {
 			[]Event{{Org: "1", Name: "personview.addrow", Data: map[string]any{"viewId": "ab-c_d", "personId": int64(3)}}}},
 		{"digits beyond int64 stay a string", "PUT", "/orgs/1/people/views/99999999999999999999/rows/3", nil, "",
 			[]Event{{Org: "1", Name: "personview.addrow", Data: map[string]any{"viewId": "99999999999999999999", "personId": int64(3)}}}},
-		{"org leading zeros canonical", "PUT", "/orgs/007/people/views/2/rows/3", nil, "",
-			[]Event{{Org: "7", Name: "personview.addrow", Data: map[string]any{"viewId": int64(2), "personId": int64(3)}}}},
+		// Text org IDs compare by text: "007" is its own org (TestOrgIDFormats: integer).
+		{"org leading zeros kept", "PUT", "/orgs/007/people/views/2/rows/3", nil, "",
+			[]Event{{Org: "007", Name: "personview.addrow", Data: map[string]any{"viewId": int64(2), "personId": int64(3)}}}},
 		{"wrong method", "POST", "/orgs/1/people/views/2/rows/3", nil, "", nil},
 		{"GET never matches", "GET", "/orgs/1/people/views/2/rows/3", nil, "", nil},
 		{"too few segments", "PUT", "/orgs/1/people/views/2/rows", nil, "", nil},
@@ -169,15 +181,20 @@ func TestMatchHostileValues(t *testing.T) {
 		{"NUL in ID", "PUT", "/orgs/1/people/views/2%00/rows/3", nil, ""},
 		{"script in ID", "PUT", "/orgs/1/people/views/%3Cscript%3E/rows/3", nil, ""},
 		{"bad escape", "PUT", "/orgs/1/people/views/%zz/rows/3", nil, ""},
-		// A non-numeric org would name a namespace nobody is admitted to, or another one.
+		// With integer IDs a non-numeric org would name a namespace nobody is admitted to,
+		// or another one; as text they are orgs of their own.
 		{"non-numeric org", "PUT", "/orgs/abc/people/views/2/rows/3", nil, ""},
 		{"negative org", "PUT", "/orgs/-1/people/views/2/rows/3", nil, ""},
 		{"exponent org", "PUT", "/orgs/1e3/people/views/2/rows/3", nil, ""},
 		{"too many org digits", "PUT", "/orgs/1234567890123456789/people/views/2/rows/3", nil, ""},
+		{"org with a slash", "PUT", "/orgs/1%2F2/people/views/2/rows/3", nil, ""},
+		{"org too long", "PUT", "/orgs/" + strings.Repeat("a", 65) + "/people/views/2/rows/3", nil, ""},
+		{"dot-dot org", "PUT", "/orgs/../people/views/2/rows/3", nil, ""},
 		// Two org headers: the upstream may have used the other one.
 		{"two org headers", "PATCH", "/tasks/9", hdr("X-Org-Id", "1", "X-Org-Id", "2"), ""},
 		{"comma-joined org header", "PATCH", "/tasks/9", hdr("X-Org-Id", "1,2"), ""},
 		{"non-numeric org header", "PATCH", "/tasks/9", hdr("X-Org-Id", "../2"), ""},
+		{"org header with a space inside", "PATCH", "/tasks/9", hdr("X-Org-Id", "1 2"), ""},
 		// Response values that are not IDs could leak data (objects, names) to every socket.
 		{"response object", "POST", "/orgs/1/tags", nil, `{"data":[{"id":{"email":"a@b"},"owner":"u"}]}`},
 		{"response array", "POST", "/orgs/1/tags", nil, `{"data":[{"id":[1,2],"owner":"u"}]}`},
@@ -191,17 +208,26 @@ func TestMatchHostileValues(t *testing.T) {
 		{"response trailing garbage", "POST", "/orgs/1/tags", nil, `{"data":[{"id":5,"owner":"u"}]} {"x":1}`},
 		{"response not JSON", "POST", "/orgs/1/tags", nil, `<html>`},
 	}
+	// Hostile only where org IDs are numbers: as text, these are valid orgs of their own.
+	integerOnly := map[string]bool{"non-numeric org": true, "negative org": true, "exponent org": true, "too many org digits": true}
+	integer := mustParseWith(t, matchFile, orgid.Integer)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var body []byte
 			if tc.body != "" {
 				body = []byte(tc.body)
 			}
-			// A response whose values are not IDs may only turn into an Incomplete event
-			// (a resync of the org), never carry anything.
-			for _, ev := range set.Match(tc.method, tc.path, tc.h, body) {
-				if !ev.Incomplete || len(ev.Data) != 0 || ev.Room != "" {
-					t.Fatalf("Match(%s %q) fired %#v, want nothing or an empty Incomplete event", tc.method, tc.path, ev)
+			sets := []*Set{set, integer}
+			if integerOnly[tc.name] {
+				sets = sets[1:]
+			}
+			for _, s := range sets {
+				// A response whose values are not IDs may only turn into an Incomplete event
+				// (a resync of the org), never carry anything.
+				for _, ev := range s.Match(tc.method, tc.path, tc.h, body) {
+					if !ev.Incomplete || len(ev.Data) != 0 || ev.Room != "" {
+						t.Fatalf("%s IDs: Match(%s %q) fired %#v, want nothing or an empty Incomplete event", s.IDs(), tc.method, tc.path, ev)
+					}
 				}
 			}
 		})

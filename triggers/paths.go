@@ -7,10 +7,13 @@ import (
 	"strings"
 )
 
+// DefaultOrgParam is the path placeholder that names the org unless the file's
+// org_param: names another.
+const DefaultOrgParam = "orgId"
+
 const (
-	orgPlaceholder = "orgId"
-	maxPathLen     = 2048 // longest request or template path considered
-	maxSegments    = 32   // most segments in a request or template path
+	maxPathLen  = 2048 // longest request or template path considered
+	maxSegments = 32   // most segments in a request or template path
 )
 
 var (

@@ -14,6 +14,7 @@ var roomLiteral = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 type roomPart struct {
 	lit   string
 	param string
+	org   bool // the placeholder names the org: it expands to the event's org
 }
 
 // parseRoom parses a room template such as "view:{viewId}". known reports
@@ -68,7 +69,7 @@ func expandRoom(parts []roomPart, org string, data map[string]any) string {
 		switch {
 		case p.param == "":
 			b.WriteString(p.lit)
-		case p.param == orgPlaceholder:
+		case p.org:
 			b.WriteString(org)
 		default:
 			b.WriteString(idString(data[p.param]))

@@ -4,15 +4,17 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/syncgate/syncgate/orgid"
 )
 
 // orgKind says where a trigger's org comes from.
 type orgKind int
 
 const (
-	orgFromPath   orgKind = iota // the {orgId} path placeholder
+	orgFromPath   orgKind = iota // a path placeholder: org_param's, or org: "{NAME}"
 	orgFromHeader                // a request header
-	orgFixed                     // a number in the trigger file
+	orgFixed                     // an org ID in the trigger file
 )
 
 // fromResponse is one payload key looked up in the JSON response body.
@@ -28,16 +30,22 @@ type trigger struct {
 	method    string
 	segs      []segment
 	orgKind   orgKind
-	orgIndex  int    // segment index of {orgId} when orgKind == orgFromPath
+	orgIndex  int    // segment index of the org placeholder when orgKind == orgFromPath
+	orgName   string // that placeholder's name: the namespace, not a payload key
 	orgHeader string // canonical header name when orgKind == orgFromHeader
 	orgFixed  string // canonical org when orgKind == orgFixed
 	fromResp  []fromResponse
 	room      []roomPart
+	roomLine  int    // line of room:, for warnings
+	roomText  string // the room template as written
 }
 
 // Set is an immutable, validated set of triggers, safe for concurrent use.
 // A nil *Set matches nothing.
 type Set struct {
+	file     string       // the name problems and warnings carry
+	ids      orgid.Format // how org IDs are read and made canonical
+	orgParam string       // the path placeholder that names the org
 	triggers []*trigger
 	roots    map[string]*node // per upper-case method
 	anyBody  bool             // some trigger reads the response body
@@ -53,6 +61,27 @@ func (s *Set) Len() int {
 	}
 	return len(s.triggers)
 }
+
+// IDs returns the org ID format the set was loaded with (Text for a nil set).
+func (s *Set) IDs() orgid.Format {
+	if s == nil {
+		return orgid.Text
+	}
+	return s.ids
+}
+
+// OrgParam returns the path placeholder that names the org: the file's org_param, or
+// "orgId" (also for a nil set).
+func (s *Set) OrgParam() string {
+	if s == nil || s.orgParam == "" {
+		return DefaultOrgParam
+	}
+	return s.orgParam
+}
+
+// CanonicalOrg reads an org ID as a request or an operator names it and returns its
+// canonical form in the set's format (orgid.Format.Canonical): what Event.Org holds.
+func (s *Set) CanonicalOrg(id string) (string, bool) { return s.IDs().Canonical(id) }
 
 // newSet indexes validated triggers (kept in file order).
 func newSet(ts []*trigger) *Set {
@@ -123,15 +152,16 @@ func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte)
 	body := lazyJSON{raw: respBody}
 	var events []Event
 	for _, i := range idx {
-		if ev, ok := s.triggers[i].fire(segs, reqHeader, &body); ok {
+		if ev, ok := s.triggers[i].fire(s.ids, segs, reqHeader, &body); ok {
 			events = append(events, ev)
 		}
 	}
 	return events
 }
 
-// fire builds the event of a trigger whose path shape matched segs.
-func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, bool) {
+// fire builds the event of a trigger whose path shape matched segs; ids is the set's
+// org ID format.
+func (t *trigger) fire(ids orgid.Format, segs []string, h http.Header, body *lazyJSON) (Event, bool) {
 	var org, from string
 	switch t.orgKind {
 	case orgFromPath:
@@ -147,13 +177,13 @@ func (t *trigger) fire(segs []string, h http.Header, body *lazyJSON) (Event, boo
 	case orgFixed:
 		org, from = t.orgFixed, OrgFromFixed
 	}
-	org, ok := canonicalOrg(org)
+	org, ok := ids.Canonical(org)
 	if !ok {
 		return Event{}, false
 	}
 	data := make(map[string]any, len(t.segs)+len(t.fromResp))
 	for i, sg := range t.segs {
-		if sg.param != "" && sg.param != orgPlaceholder {
+		if sg.param != "" && !(t.orgKind == orgFromPath && i == t.orgIndex) {
 			data[sg.param] = idValue(segs[i])
 		}
 	}

@@ -47,6 +47,8 @@ func run(args []string) error {
 	}
 	switch {
 	case cfg.Triggers != "":
+		// TODO(lead): load with the org ID format (cfg.OrgIDFormat) once package triggers
+		// takes it; Gateway.ReloadTriggers has the same TODO.
 		if opts.Triggers, err = triggers.Load(cfg.Triggers); err != nil {
 			return err
 		}
@@ -83,7 +85,8 @@ func run(args []string) error {
 		log.Info("admin listener", "addr", aln.Addr().String(), "publish_api", cfg.AdminToken != "")
 	}
 	log.Info("syncgate listening", "addr", ln.Addr().String(), "upstream", cfg.Upstream,
-		"api_prefix", cfg.APIPrefix, "triggers", opts.Triggers.Len(), "demo", cfg.Demo)
+		"api_prefix", cfg.APIPrefix, "namespaces", cfg.NamespacePrefix+"/{org}", "org_id_format", cfg.OrgIDFormat.String(),
+		"triggers", opts.Triggers.Len(), "demo", cfg.Demo)
 	if cfg.Demo {
 		log.Info("demo page: open http://localhost" + portOf(ln.Addr()) + "/ in two windows")
 	}
@@ -131,19 +134,14 @@ func shutdown(log *slog.Logger, cfg gateway.Config, g *gateway.Gateway, srv, adm
 	return nil
 }
 
-// reloadTriggers re-reads the trigger file on SIGHUP; a bad file keeps the current set.
+// reloadTriggers re-reads the trigger file on SIGHUP; a bad file keeps the current set
+// (Gateway.ReloadTriggers logs the outcome and keeps a failure visible in /readyz).
 func reloadTriggers(log *slog.Logger, cfg gateway.Config, g *gateway.Gateway) {
 	if cfg.Triggers == "" {
 		log.Warn("SIGHUP: no --triggers file to reload")
 		return
 	}
-	set, err := triggers.Load(cfg.Triggers)
-	if err != nil {
-		log.Error("SIGHUP: trigger file not reloaded; keeping the current triggers", "file", cfg.Triggers, "err", err)
-		return
-	}
-	g.SetTriggers(set)
-	log.Info("SIGHUP: triggers reloaded", "file", cfg.Triggers, "triggers", set.Len())
+	_ = g.ReloadTriggers(cfg.Triggers) // logged, counted and shown by the gateway
 }
 
 // startDemoAPI serves the built-in example API on a loopback port and returns its base URL.
