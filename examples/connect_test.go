@@ -21,7 +21,6 @@ import (
 
 	"github.com/syncgate/syncgate/gateway"
 	"github.com/syncgate/syncgate/internal/testenv"
-	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -77,11 +76,7 @@ func startExample(t *testing.T, name, upstream string, overrides map[string]stri
 	if err != nil {
 		t.Fatalf("%s.env: %v", name, err)
 	}
-	ids, err := orgid.ParseFormat(cfg.OrgIDFormat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := triggers.LoadWith(cfg.Triggers, triggers.Options{IDs: ids})
+	set, err := triggers.LoadWith(cfg.Triggers, triggers.Options{IDs: cfg.OrgIDFormat})
 	if err != nil {
 		t.Fatalf("%s: %v", cfg.Triggers, err)
 	}
@@ -157,7 +152,7 @@ func next(t *testing.T, n *testenv.Node, name, event string, data map[string]any
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Name != event {
+	if ev.Event != event {
 		t.Fatalf("socket %s: next event %v, want %q", name, ev, event)
 	}
 	var got map[string]any

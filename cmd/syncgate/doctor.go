@@ -61,9 +61,9 @@ func parseDoctorFlags(args []string, stderr io.Writer) (doctorConfig, error) {
 	fs.SetOutput(stderr)
 	upstream := fs.String("upstream", "", "base URL of the upstream API (required)")
 	path := fs.String("memberships-path", "/users/me/memberships", "memberships endpoint, relative to --upstream; with {org}: per-org mode")
-	list := fs.String("memberships-list", "", `list mode: dotted path to the array of memberships (default "`+auth.DefaultListPath+`"; "." = the body)`)
-	org := fs.String("memberships-org", "", `list mode: dotted path to the org ID in one membership (default "`+auth.DefaultOrgPath+`")`)
-	role := fs.String("memberships-role", "", `dotted path to the role (list mode default "`+auth.DefaultRolePath+`"; per-org mode: empty = read no role)`)
+	list := fs.String("memberships-list", auth.DefaultListPath, `list mode: dotted path to the array of memberships; "." = the answer is the array`)
+	org := fs.String("memberships-org", auth.DefaultOrgPath, "list mode: dotted path to the org ID inside one membership")
+	role := fs.String("memberships-role", "", `dotted path to the role; empty: "`+auth.DefaultRolePath+`" in list mode, no role check in per-org mode`)
 	roles := fs.String("member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any`)
 	format := fs.String("org-id-format", "text", "org ID format of the upstream: text or integer")
 	token := fs.String("token", "", "bearer token to call the endpoint with (sent as Authorization: Bearer T)")
@@ -101,7 +101,7 @@ func parseDoctorFlags(args []string, stderr io.Writer) (doctorConfig, error) {
 		return cfg, errors.New("doctor: credentials are required: --token T, --cookie C or --authorization VALUE")
 	case cfg.perOrg && cfg.org == "":
 		return cfg, fmt.Errorf("doctor: per-org mode (--memberships-path has %s): --org X is required, an org the user belongs to", auth.OrgPlaceholder)
-	case cfg.perOrg && (*list != "" || *org != ""):
+	case cfg.perOrg && (*list != auth.DefaultListPath || *org != auth.DefaultOrgPath):
 		return cfg, fmt.Errorf("doctor: per-org mode (--memberships-path has %s): --memberships-list and --memberships-org apply to list mode only", auth.OrgPlaceholder)
 	case cfg.perOrg && *role == "" && len(cfg.members.Roles) > 0 && *roles != "*":
 		return cfg, errors.New(`doctor: per-org mode without --memberships-role reads no role: --member-roles can only be empty or "*"`)
