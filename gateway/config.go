@@ -131,13 +131,14 @@ func EnvName(flagName string) string {
 	return "SYNCGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// ParseConfig reads flags from args, with environment variables (lookup) as defaults, and
-// validates the result.
-func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
-	c := DefaultConfig()
-	fs := flag.NewFlagSet("syncgate", flag.ContinueOnError)
+// NewFlagSet defines every gateway flag on a new FlagSet named "syncgate"
+// (flag.ContinueOnError), with c's fields as defaults and as targets. finish, called after
+// fs.Parse, copies the flags that are not plain fields (lists, proxies, the org ID format)
+// into c.
+func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
+	fs = flag.NewFlagSet("syncgate", flag.ContinueOnError)
 	var origins, roles, publishEvents, scopes string
-	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the public listener: the API proxy, /socket.io/ and /healthz")
 	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the upstream API (required unless --demo)")
 	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
 	fs.StringVar(&c.Triggers, "triggers", c.Triggers, "YAML trigger file")
@@ -150,27 +151,27 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	idFormat := c.OrgIDFormat.String()
 	fs.StringVar(&idFormat, "org-id-format", idFormat, `org IDs of the upstream: "text" ([A-Za-z0-9_-]{1,64}, compared as text: "007" and "7" differ) or "integer" (decimal; "/org/007" is refused, memberships must be JSON numbers)`)
 	fs.StringVar(&c.ReadyzProbePath, "readyz-probe-path", c.ReadyzProbePath, "/readyz GETs this path of --upstream (e.g. /health): an answer below 500, 401 and 403 included, is ready; empty: /readyz only checks the upstream answers HTTP")
-	fs.StringVar(&roles, "member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any`)
+	fs.StringVar(&roles, "member-roles", "", `comma-separated roles that admit a socket; empty: any non-null role; "*": any membership, followers (null role) too`)
 	fs.DurationVar(&c.MembershipTTL, "membership-ttl", c.MembershipTTL, "membership cache lifetime and revocation re-check period")
 	fs.DurationVar(&c.UpstreamTimeout, "upstream-timeout", c.UpstreamTimeout, "time to wait for upstream response headers")
-	fs.DurationVar(&c.UpstreamIdleTimeout, "upstream-idle-timeout", c.UpstreamIdleTimeout, "close idle upstream connections after this; keep it below the upstream's keep-alive timeout (Node.js: 5s)")
+	fs.DurationVar(&c.UpstreamIdleTimeout, "upstream-idle-timeout", c.UpstreamIdleTimeout, "close idle upstream connections after this; keep it below the upstream's keep-alive timeout (Node.js: 5s), else a call can land on a connection the upstream is closing and fail with 502 (a mutating call of up to 64 KiB is re-sent only if not a byte of it was written)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "public listener: time a client has to send a request's headers")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "public listener: idle keep-alive connections are closed after this")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "public listener: idle keep-alive connections are closed after this (websockets, long-polling and streamed responses are never cut: there is no read or write timeout)")
 	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "Engine.IO ping interval")
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", c.PingTimeout, "Engine.IO ping timeout")
 	fs.IntVar(&c.MaxPayload, "max-payload", c.MaxPayload, "largest message or polling body a client may send, bytes")
-	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer")
+	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer (websocket pongs count too; more than 100 pings at once or 20/s drop it the same way)")
 	fs.DurationVar(&c.RecoveryWindow, "recovery-window", c.RecoveryWindow, "how long a reconnecting socket can recover missed events (0 disables)")
-	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://) for multi-node fan-out; empty: single node")
-	fs.DurationVar(&c.NodeLease, "node-lease", c.NodeLease, "with --redis: a node that stops renewing its lease for this long is declared lost and every socket is told to resync")
+	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://): fan-out, recovery log and sessions shared by every node; empty: single node, in memory")
+	fs.DurationVar(&c.NodeLease, "node-lease", c.NodeLease, "with --redis: a node that stops renewing its lease (every second) for this long is declared lost and every socket is told to resync")
 	fs.Float64Var(&c.ClientEventRate, "client-event-rate", c.ClientEventRate, "client events a socket may send per second")
 	fs.IntVar(&c.ClientEventBurst, "client-event-burst", c.ClientEventBurst, "client events a socket may send in a burst")
-	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", c.MaxConnectionsPerIP, "Engine.IO sessions (open sockets and pending handshakes) one client IP (IPv6: /64) may hold; past it handshakes get 429; 0: no limit")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", c.MaxConnectionsPerIP, `Engine.IO sessions (open sockets and pending handshakes) one client IP (IPv6: /64) may hold; past it a handshake of either transport gets 429 {"code":3,"message":"Too many connections"} before any session exists; 0: no limit`)
 	var trustedProxies string
-	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma list of proxy addresses or CIDRs whose X-Forwarded-For hop is the client IP; empty: nobody, the peer address is the client IP")
-	fs.StringVar(&c.AdmissionFailuresPerIP, "admission-failures-per-ip", c.AdmissionFailuresPerIP, `refused socket admissions per client IP, a token bucket: "N/s[,burst=B]" (or /m, /h), or "off"; past it CONNECTs get "rate_limited" without an upstream call`)
-	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener (publish API); empty disables it")
-	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for POST /v1/publish on the admin listener; empty disables the publish API")
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma list of proxy addresses or CIDRs (10.0.0.0/8,192.0.2.7) whose X-Forwarded-For hop is the client IP; empty: nobody, the peer address is the client IP")
+	fs.StringVar(&c.AdmissionFailuresPerIP, "admission-failures-per-ip", c.AdmissionFailuresPerIP, `refused socket admissions (unauthorized, forbidden) per client IP (IPv6: /64), a token bucket: "N/s[,burst=B]" (or /m, /h; burst defaults to N), or "off"; while spent, CONNECTs get "rate_limited" without an upstream call, except members whose answer is cached; admissions that succeed take no token`)
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener: metrics, status page, publish API; empty disables it")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token (at least 16 characters) for POST /v1/publish on the admin listener; empty disables the publish API")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
 	fs.StringVar(&c.Auth, "auth", c.Auth, `"proxy": forward the browser's Cookie/Authorization; "session": syncgate owns sessions and OAuth login`)
@@ -187,10 +188,32 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	fs.StringVar(&c.OAuthUserinfoURL, "oauth-userinfo-url", c.OAuthUserinfoURL, "session mode, generic provider: userinfo endpoint (optional)")
 	fs.StringVar(&scopes, "oauth-scopes", "", "session mode: comma list of scopes (google default: openid,email,profile)")
 	fs.BoolVar(&c.Drive, "drive", c.Drive, "session mode: let sockets watch Google Drive files (drive.watch); the OAuth scopes must include a Drive scope")
-	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API and demo page")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API, the demo page at / and the Zetkin PoC triggers")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 
+	finish = func() error {
+		c.AllowedOrigins = splitList(origins)
+		c.MemberRoles = splitList(roles)
+		c.PublishEvents = splitList(publishEvents)
+		var err error
+		if c.TrustedProxies, err = clientlimits.ParseTrustedProxies(trustedProxies); err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		c.OAuthScopes = splitList(scopes)
+		if c.OrgIDFormat, err = orgid.ParseFormat(idFormat); err != nil {
+			return fmt.Errorf("--org-id-format: %w", err)
+		}
+		return nil
+	}
+	return fs, finish
+}
+
+// ParseConfig reads flags from args, with environment variables (lookup) as defaults, and
+// validates the result.
+func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
+	c := DefaultConfig()
+	fs, finish := NewFlagSet(&c)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := lookup(EnvName(f.Name)); ok {
@@ -202,30 +225,17 @@ func ParseConfig(args []string, lookup func(string) (string, bool)) (Config, err
 	if envErr != nil {
 		return c, envErr
 	}
-	if origins == "" {
-		origins, _ = lookupOr(lookup, EnvName("allowed-origins"))
-	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	c.AllowedOrigins = splitList(origins)
-	c.MemberRoles = splitList(roles)
-	c.PublishEvents = splitList(publishEvents)
-	var err error
-	if c.TrustedProxies, err = clientlimits.ParseTrustedProxies(trustedProxies); err != nil {
-		return c, fmt.Errorf("--trusted-proxies: %w", err)
-	}
-	c.OAuthScopes = splitList(scopes)
-	if c.OrgIDFormat, err = orgid.ParseFormat(idFormat); err != nil {
-		return c, fmt.Errorf("--org-id-format: %w", err)
+	if err := finish(); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
-
-func lookupOr(lookup func(string) (string, bool), key string) (string, bool) { return lookup(key) }
 
 // EnvLookup is os.LookupEnv, for ParseConfig.
 func EnvLookup(key string) (string, bool) { return os.LookupEnv(key) }

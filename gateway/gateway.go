@@ -153,7 +153,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		Logger:          log,
 		OnUnmatched: func(method, path string) {
 			g.metrics.unmatched.Inc()
-			g.unmatched.add(method, path)
+			g.noteUnmatched(method, path)
 		},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -51,7 +52,7 @@ const maxDiffLines = 50
 // in syncgate_config_reload_failures_total, logged, and returned; on success the recorded
 // failure is cleared and the triggers added and removed are logged.
 func (g *Gateway) ReloadTriggers(path string) error {
-	set, data, err := loadTriggerFile(path)
+	set, data, err := loadTriggerFile(path, g.ids)
 	if err != nil {
 		g.metrics.reloadFailures.Inc()
 		g.reload.mu.Lock()
@@ -76,16 +77,13 @@ func (g *Gateway) ReloadTriggers(path string) error {
 
 // loadTriggerFile reads the file once and parses those bytes, so the logged diff is the
 // diff of what was put in force.
-//
-// TODO(lead): parse with the org ID format once package triggers takes it, e.g.
-// triggers.ParseWith(path, data, triggers.Options{IDs: g.ids}) (and the same in run.go);
-// until then this is triggers.Load's own read-then-Parse.
-func loadTriggerFile(path string) (*triggers.Set, []byte, error) {
+// Org IDs in the file are read in the gateway's --org-id-format.
+func loadTriggerFile(path string, ids orgid.Format) (*triggers.Set, []byte, error) {
 	data, err := readTriggerFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := triggers.Parse(path, data)
+	set, err := triggers.ParseWith(path, data, triggers.Options{IDs: ids})
 	if err != nil {
 		return nil, nil, err
 	}

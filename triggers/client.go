@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/syncgate/syncgate/orgid"
 )
 
 // Rooms and client events: what sockets themselves may do, declared in the same file.
@@ -320,13 +318,6 @@ func matchRoom(parts []roomPart, room string) bool {
 
 // Validation shared with the publish API, so events that do not come from a trigger obey
 // the same IDs-only rules.
-
-// CanonicalOrg validates an org number (1 to 18 digits) and strips leading zeros: the
-// orgid.Integer reading of an org ID, whatever the set's format.
-//
-// Deprecated: org IDs have a format now; use (*Set).CanonicalOrg, or orgid.Format.Canonical
-// where no set is at hand. It stays until every caller has switched.
-func CanonicalOrg(s string) (string, bool) { return orgid.Integer.Canonical(s) }
 
 // ValidEventName reports whether name is a valid event name ([a-z0-9_.:-], at most 128).
 func ValidEventName(name string) bool { return len(name) <= maxEventLen && eventName.MatchString(name) }

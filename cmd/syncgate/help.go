@@ -12,18 +12,14 @@ import (
 	"github.com/syncgate/syncgate/gateway"
 )
 
-// errFlagsNotWired: this build cannot see the gateway's flag definitions (gatewayFlagSet).
-var errFlagsNotWired = errors.New("the gateway's flag definitions are not wired into syncgate help (cmd/syncgate/help.go: gatewayFlagSet needs gateway.NewFlagSet)")
 
 // gatewayFlagSet returns a FlagSet defining every gateway flag with its default, so that
 // `help flags` is generated from the definitions and cannot drift from them.
-//
-// SEAM: gateway.ParseConfig builds its FlagSet inline and prints to os.Stderr, so there is
-// nothing to call yet. Once gateway/config.go exports NewFlagSet (see
-// /work/notes/cli-helper-request.md), replace this one line with:
-//
-//	var gatewayFlagSet = func() (*flag.FlagSet, error) { c := gateway.DefaultConfig(); fs, _ := gateway.NewFlagSet(&c); return fs, nil }
-var gatewayFlagSet = func() (*flag.FlagSet, error) { return nil, errFlagsNotWired }
+var gatewayFlagSet = func() (*flag.FlagSet, error) {
+	c := gateway.DefaultConfig()
+	fs, _ := gateway.NewFlagSet(&c)
+	return fs, nil
+}
 
 // runHelp is `syncgate help [COMMAND | flags]`.
 func runHelp(args []string, stdout, stderr io.Writer) error {
@@ -88,16 +84,12 @@ func commandHelp(c command, stdout io.Writer) error {
 	return nil
 }
 
-// gatewayHelp prints the gateway's flags: from gatewayFlagSet when wired, else from the
-// gateway's own -h (to the process's stderr, as `syncgate --help` does).
+// gatewayHelp prints the gateway's flags.
 func gatewayHelp(stdout io.Writer) error {
 	fmt.Fprintf(stdout, "\nEvery flag has an environment twin: --upstream = %s. `syncgate help flags` prints them as a Markdown table.\n\n", gateway.EnvName("upstream"))
 	fs, err := gatewayFlagSet()
 	if err != nil {
-		if err := run([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return nil
+		return err
 	}
 	fs.SetOutput(stdout)
 	fs.PrintDefaults()

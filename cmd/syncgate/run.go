@@ -47,13 +47,11 @@ func run(args []string) error {
 	}
 	switch {
 	case cfg.Triggers != "":
-		// TODO(lead): load with the org ID format (cfg.OrgIDFormat) once package triggers
-		// takes it; Gateway.ReloadTriggers has the same TODO.
-		if opts.Triggers, err = triggers.Load(cfg.Triggers); err != nil {
+		if opts.Triggers, err = triggers.LoadWith(cfg.Triggers, triggers.Options{IDs: cfg.OrgIDFormat}); err != nil {
 			return err
 		}
 	case cfg.Demo:
-		if opts.Triggers, err = triggers.Parse("examples/zetkin-poc.yaml", examples.ZetkinPoC()); err != nil {
+		if opts.Triggers, err = triggers.ParseWith("examples/zetkin-poc.yaml", examples.ZetkinPoC(), triggers.Options{IDs: cfg.OrgIDFormat}); err != nil {
 			return err
 		}
 	default:

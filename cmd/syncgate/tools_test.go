@@ -45,6 +45,12 @@ func TestCheckGoodAndBrokenFiles(t *testing.T) {
 	if res := runBinary(t, nil, "check", "--triggers", bad); res.code != 1 || !strings.Contains(res.stderr, bad+":3:") {
 		t.Fatalf("syncgate check on a broken file: exit %d, stderr %q", res.code, res.stderr)
 	}
+	if res := runBinary(t, nil, "check", "--triggers", bad+".missing"); res.code != 2 || !strings.Contains(res.stderr, "no such file") {
+		t.Fatalf("syncgate check on a missing file: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if res := runBinary(t, nil, "match", "--triggers", pocFile, "PUT", "/orgs/1/nothing"); res.code != 1 {
+		t.Fatalf("syncgate match firing nothing: exit %d, stderr %q", res.code, res.stderr)
+	}
 }
 
 // Since the exit codes: a call that fires nothing (not a mutation, not 2xx, no trigger)
