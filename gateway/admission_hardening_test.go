@@ -273,3 +273,42 @@ func TestAdmissionFailuresPerIPFlag(t *testing.T) {
 		t.Fatalf("from the environment: %q, %v", cfg.AdmissionFailuresPerIP, err)
 	}
 }
+
+// TestPerOrgModeOrgSprayOnOneConnection: in per-org mode every org is its own upstream call,
+// so a real member spraying CONNECTs at 2,000 org IDs she does not belong to (each a cache
+// miss) must cost at most 50 membership calls in all, her connection must be closed, and she
+// must still be admitted to her own org afterwards.
+func TestPerOrgModeOrgSprayOnOneConnection(t *testing.T) {
+	api := testenv.NewFakeAPI(t)
+	api.SetMemberships("member", testenv.Membership{Org: 1, Role: "admin"})
+	h := startGateway(t, api, nil, "--admission-failures-per-ip", "off",
+		"--memberships-path", "/users/me/memberships/{org}", "--memberships-role", "data.role")
+	c, err := dialFrom(h, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for i := range 2000 {
+			msg := fmt.Sprintf(`40/org/%d,{"token":"member"}`, i+2)
+			if c.ws.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
+				return
+			}
+		}
+	}()
+	if _, err := c.drainUntilClosed(); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, r := range api.Requests() {
+		if strings.HasPrefix(r.Path, membershipsPath+"/") {
+			calls++
+		}
+	}
+	t.Logf("per-org mode, 2,000 CONNECTs of one member to foreign orgs on one connection: %d membership calls upstream", calls)
+	if calls > 50 {
+		t.Fatalf("%d membership calls upstream, want <= 50", calls)
+	}
+	if err := memberAdmittedFrom(h, "127.0.0.1"); err != nil {
+		t.Fatalf("after the spray: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -72,7 +73,16 @@ func (g *Gateway) ReloadTriggers(path string) error {
 	g.log.Info("triggers reloaded", "file", path, "triggers", set.Len(),
 		"added", len(added), "removed", len(removed),
 		"added_triggers", capLines(added), "removed_triggers", capLines(removed))
+	LogTriggerWarnings(g.log, set)
 	return nil
+}
+
+// LogTriggerWarnings logs what `syncgate check` would warn about in set (overlapping
+// triggers, undeclared rooms): allowed, but likely mistakes an operator should see.
+func LogTriggerWarnings(log *slog.Logger, set *triggers.Set) {
+	for _, w := range set.Warnings() {
+		log.Warn("trigger file", "warning", w.Error())
+	}
 }
 
 // loadTriggerFile reads the file once and parses those bytes, so the logged diff is the

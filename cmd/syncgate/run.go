@@ -57,6 +57,7 @@ func run(args []string) error {
 	default:
 		log.Warn("no --triggers file: the gateway proxies but fires no events")
 	}
+	gateway.LogTriggerWarnings(log, opts.Triggers)
 
 	g, err := gateway.New(cfg, opts)
 	if err != nil {
