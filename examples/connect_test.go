@@ -343,7 +343,7 @@ func TestTeamsExample(t *testing.T) {
 	mustConnect(t, n, "tia", e.base+"/team/"+teamA, bearer("tia"))
 	mustConnect(t, n, "tia2", e.base+"/team/"+teamA, bearer("tia")) // answered from the cache
 	mustConnect(t, n, "tom", e.base+"/team/"+teamB, bearer("tom"))
-	mustRefuse(t, n, "viewer", e.base+"/team/"+teamB, bearer("tia"), "forbidden") // role not in --member-roles
+	mustRefuse(t, n, "viewer", e.base+"/team/"+teamB, bearer("tia"), "forbidden")   // role not in --member-roles
 	mustRefuse(t, n, "stranger", e.base+"/team/"+teamA, bearer("tom"), "forbidden") // 404
 	mustRefuse(t, n, "nobody", e.base+"/team/"+teamA, bearer("mallory"), "unauthorized")
 

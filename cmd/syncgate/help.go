@@ -12,7 +12,6 @@ import (
 	"github.com/syncgate/syncgate/gateway"
 )
 
-
 // gatewayFlagSet returns a FlagSet defining every gateway flag with its default, so that
 // `help flags` is generated from the definitions and cannot drift from them.
 var gatewayFlagSet = func() (*flag.FlagSet, error) {
