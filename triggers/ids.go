@@ -1,25 +1,18 @@
 package triggers
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/syncgate/syncgate/orgid"
+)
 
 const (
-	maxIDLen     = 64 // longest ID accepted in a path segment or response value
+	maxIDLen     = orgid.MaxLen // longest ID accepted in a path segment or response value
 	maxNumDigits = 18 // longest number canonicalNumber accepts; always fits in int64
 )
 
-// isID reports whether s looks like an ID: [A-Za-z0-9_-]{1,64}.
-func isID(s string) bool {
-	if len(s) == 0 || len(s) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// isID reports whether s looks like an ID: [A-Za-z0-9_-]{1,64}, the alphabet of org IDs too.
+func isID(s string) bool { return orgid.Any(s) }
 
 // allDigits reports whether s is a non-empty run of ASCII decimal digits.
 func allDigits(s string) bool {

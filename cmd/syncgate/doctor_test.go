@@ -172,3 +172,26 @@ func TestDoctor_Usage(t *testing.T) {
 		}
 	}
 }
+
+// doctor reads the gateway's SYNCGATE_* variables, so the environment file that configures
+// the gateway checks the contract without repeating it as flags.
+func TestDoctor_ReadsTheGatewaysEnvironment(t *testing.T) {
+	up := doctorUpstream(t, "/v1/me/workspaces", http.StatusOK,
+		`{"items":[{"workspace":{"slug":"acme-corp"},"access":"editor"},{"workspace":{"slug":"globex"},"access":"guest"}]}`)
+	for k, v := range map[string]string{
+		"SYNCGATE_UPSTREAM": up, "SYNCGATE_MEMBERSHIPS_PATH": "/me/workspaces", "SYNCGATE_MEMBERSHIPS_LIST": "items",
+		"SYNCGATE_MEMBERSHIPS_ORG": "workspace.slug", "SYNCGATE_MEMBERSHIPS_ROLE": "access", "SYNCGATE_MEMBER_ROLES": "owner,editor",
+	} {
+		t.Setenv(k, v)
+	}
+	out, err := doctor(t, "--token", "tok")
+	if err != nil {
+		t.Fatalf("doctor with the gateway's environment: %v", err)
+	}
+	mustContain(t, "output", out, `memberships at "items", org ID at "workspace.slug", role at "access"`,
+		"1 of 2 orgs would admit a socket")
+	// A flag still wins over the environment.
+	if _, err := doctor(t, "--token", "tok", "--memberships-list", "data"); err == nil {
+		t.Fatal("--memberships-list data on an answer without data: want a contract error")
+	}
+}

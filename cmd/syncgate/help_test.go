@@ -135,7 +135,7 @@ func TestHelpCommandPrintsItsOwnUsage(t *testing.T) {
 		cmd  string
 		want []string
 	}{
-		{"check", []string{"usage: syncgate check --triggers FILE\n", "-triggers string", "trigger file to check"}},
+		{"check", []string{"usage: syncgate check [--org-id-format F] (FILE | --triggers FILE)\n", "-triggers string", "trigger file to check"}},
 		{"match", []string{"usage: syncgate match --triggers FILE", "-status int", "-header value"}},
 		{"suggest", []string{"usage: syncgate suggest [--admin URL] [--triggers FILE]", "-admin string"}},
 		{"version", []string{"usage: syncgate version\n"}},

@@ -95,15 +95,31 @@ func TestFollowerRoleRefused(t *testing.T) {
 	g.healthy()
 }
 
-// A namespace outside /org/{N} (or a non-canonical org number) could alias an org.
+// A namespace outside {prefix}/{ID}, or another spelling of an org's ID, could alias an org.
+// With text org IDs (the default) "01" and "-1" are orgs of their own, not org 1: alice, a
+// member of 1 only, is refused there; with integer IDs they are not namespaces at all.
 func TestInvalidNamespaceRefused(t *testing.T) {
-	g := startGateway(t)
-	for i, nsp := range []string{"/admin", "/org/01", "/org/1/x", "/org/-1"} {
-		if msg := g.refusal(fmt.Sprint("x", i), nsp, sockOpts("alice")); msg != "Invalid namespace" {
-			t.Fatalf("%s: connect_error %q, want Invalid namespace", nsp, msg)
-		}
+	for _, c := range []struct {
+		format  string
+		refused map[string]string
+	}{
+		{"text", map[string]string{"/admin": "Invalid namespace", "/org/1/x": "Invalid namespace", "/org/a.b": "Invalid namespace",
+			"/org/%31": "Invalid namespace", "/org/": "Invalid namespace", "/org/01": "forbidden", "/org/-1": "forbidden", "/org/1 ": "Invalid namespace"}},
+		{"integer", map[string]string{"/admin": "Invalid namespace", "/org/01": "Invalid namespace", "/org/1/x": "Invalid namespace",
+			"/org/-1": "Invalid namespace", "/org/acme": "Invalid namespace"}},
+	} {
+		t.Run(c.format, func(t *testing.T) {
+			g := startGateway(t, "--org-id-format", c.format)
+			i := 0
+			for nsp, want := range c.refused {
+				i++
+				if msg := g.refusal(fmt.Sprint("x", i), nsp, sockOpts("alice")); msg != want {
+					t.Fatalf("%q: connect_error %q, want %q", nsp, msg, want)
+				}
+			}
+			g.healthy()
+		})
 	}
-	g.healthy()
 }
 
 // A page on another origin would ride the user's cookies (cross-site websocket hijacking),
