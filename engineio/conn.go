@@ -38,8 +38,10 @@ type Conn struct {
 	// websocket
 	netConn       net.Conn
 	ws            *websocket.Conn
-	writing       bool      // a writer goroutine is running
-	writeDeadline time.Time // the write deadline last set on netConn (writer only)
+	writing       bool        // a writer goroutine is running
+	writeDeadline time.Time   // the write deadline last set on netConn (writer only)
+	frames        [][]byte    // the writer's frame list, reused from write to write (writer only)
+	wbufs         net.Buffers // what one writev still has to write (writer only; a field, so it does not escape per write)
 	wsCloseSent   bool
 	pings         *rate.Limiter // websocket pings the client may still send (onPing); made on its first ping
 	upgrading     bool
@@ -98,7 +100,7 @@ func (c *Conn) kickLocked() {
 	if c.transport == WebSocket && c.netConn != nil {
 		if !c.writing {
 			c.writing = true
-			go c.writeLoop()
+			go c.writeLoop(c.netConn)
 		}
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/namespaces"
-	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -58,8 +57,13 @@ const maxUnmatched = 500
 // noteUnmatched records a successful mutation that fired no trigger, its path shaped with
 // the org placeholder of the trigger set in use (its org_param, else orgId), so that
 // syncgate suggest drafts triggers that load with that set.
+// A mutation the trigger file's ignore: list names is a deliberate gap and is not noted.
 func (g *Gateway) noteUnmatched(method, path string) {
-	g.unmatched.addShape(method, PathShapeFor(path, g.triggers.Load().OrgParam()))
+	set := g.triggers.Load()
+	if _, ignored := set.Ignores(method, path); ignored {
+		return
+	}
+	g.unmatched.addShape(method, PathShapeFor(path, set.OrgParam()))
 }
 
 // add records a mutation with the default org placeholder, orgId.
@@ -106,77 +110,7 @@ func (g *Gateway) Unmatched() []UnmatchedRow {
 // PathShape is PathShapeFor with the default org placeholder, orgId.
 func PathShape(path string) string { return PathShapeFor(path, triggers.DefaultOrgParam) }
 
-// PathShapeFor replaces the ID-like segments of an API path with placeholders named after
-// the segment before them: /orgs/1/people/7 → /orgs/{orgId}/people/{personId}. The segment
-// after orgs, organizations or the plural of orgParam (workspaces for workspace or
-// workspaceId) is the org, named {orgParam}, whenever it is an org ID at all: a slug such
-// as acme-corp has no digits to be recognised by.
-func PathShapeFor(path, orgParam string) string {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	used := map[string]int{}
-	for i, s := range segs {
-		prev := ""
-		if i > 0 && !strings.HasPrefix(segs[i-1], "{") {
-			prev = segs[i-1]
-		}
-		org := prev != "" && orgCollection(prev, orgParam) && orgid.Any(s)
-		if !org && !idLike(s) {
-			continue
-		}
-		name := "id"
-		switch {
-		case org:
-			name = orgParam
-		case prev != "":
-			name = singular(prev) + "Id"
-		}
-		used[name]++
-		if used[name] > 1 {
-			name += strings.Repeat("2", used[name]-1)
-		}
-		segs[i] = "{" + name + "}"
-	}
-	return "/" + strings.Join(segs, "/")
-}
-
-// orgCollection reports whether a path segment names the collection of orgs.
-func orgCollection(seg, orgParam string) bool {
-	if seg == "orgs" || seg == "organizations" {
-		return true
-	}
-	one := singular(seg)
-	return one == orgParam || one+"Id" == orgParam
-}
-
-// idLike: digits, or a long token with digits (UUIDs, hashes).
-func idLike(s string) bool {
-	if s == "" {
-		return false
-	}
-	digits := 0
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return digits == len(s) || (digits > 0 && len(s) >= 16)
-}
-
-func singular(s string) string {
-	s = strings.ReplaceAll(s, "-", "_")
-	switch {
-	case s == "people":
-		return "person"
-	case strings.HasSuffix(s, "ies"):
-		return s[:len(s)-3] + "y"
-	case strings.HasSuffix(s, "ses"):
-		return s[:len(s)-2]
-	case strings.HasSuffix(s, "s"):
-		return s[:len(s)-1]
-	}
-	return s
-}
+// PathShapeFor is triggers.PathShape: the one naming rule the gateway's table, syncgate
+// suggest, replay and triggers from-openapi share (/orgs/1/people/7 →
+// /orgs/{orgId}/people/{personId}).
+func PathShapeFor(path, orgParam string) string { return triggers.PathShape(path, orgParam) }

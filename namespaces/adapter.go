@@ -3,7 +3,6 @@ package namespaces
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -75,7 +74,12 @@ func parseOffset(s string) (offset, error) {
 	return offset{a, b}, nil
 }
 
-func (o offset) String() string { return fmt.Sprintf("%d-%d", o.ms, o.seq) }
+func (o offset) String() string {
+	var b [41]byte
+	out := strconv.AppendUint(b[:0], o.ms, 10)
+	out = append(out, '-')
+	return string(strconv.AppendUint(out, o.seq, 10))
+}
 
 func (o offset) less(p offset) bool { return o.ms < p.ms || (o.ms == p.ms && o.seq < p.seq) }
 

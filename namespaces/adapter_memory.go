@@ -9,6 +9,10 @@ import (
 // MemoryAdapter is the single-node adapter, the default: Publish is local delivery, and the
 // recent broadcasts of each namespace are kept in memory for connection state recovery.
 // Running several nodes needs RedisAdapter.
+//
+// Each namespace has its own log and lock: a broadcast is delivered under its namespace's
+// lock only (so its sockets see offsets in order), and broadcasts to different namespaces
+// are delivered in parallel.
 type MemoryAdapter struct {
 	window time.Duration
 	max    int
@@ -16,13 +20,16 @@ type MemoryAdapter struct {
 
 	hooks AdapterHooks
 
-	mu       sync.Mutex
-	last     offset
-	logs     map[string]*memLog
+	logsMu sync.RWMutex
+	logs   map[string]*memLog
+
+	sessMu   sync.Mutex
 	sessions map[string]memSession
 }
 
 type memLog struct {
+	mu      sync.Mutex
+	last    offset       // the offset issued last in this namespace
 	entries []*Broadcast // oldest first
 	trimmed offset       // the newest offset dropped from entries
 }
@@ -58,31 +65,46 @@ func (m *MemoryAdapter) Publish(b *Broadcast) error {
 		m.hooks.DeliverLocal(b)
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock() // delivered under the lock: sockets see offsets in order
-	b.Offset = m.nextLocked().String()
-	l := m.logs[b.Nsp]
-	if l == nil {
-		l = &memLog{}
-		m.logs[b.Nsp] = l
-	}
+	l := m.log(b.Nsp, true)
+	l.mu.Lock()
+	defer l.mu.Unlock() // delivered under the namespace's lock: its sockets see offsets in order
+	b.Offset = l.next().String()
 	l.entries = append(l.entries, b)
 	m.trimLocked(l, time.Now())
 	m.hooks.DeliverLocal(b)
 	return nil
 }
 
-// nextLocked issues the next offset: milliseconds and a sequence within the millisecond.
-func (m *MemoryAdapter) nextLocked() offset {
-	ms := uint64(time.Now().UnixMilli())
-	if ms <= m.last.ms {
-		m.last.seq++
-	} else {
-		m.last = offset{ms, 0}
+// log returns the log of nsp, creating it when create is set (else nil if there is none).
+func (m *MemoryAdapter) log(nsp string, create bool) *memLog {
+	m.logsMu.RLock()
+	l := m.logs[nsp]
+	m.logsMu.RUnlock()
+	if l != nil || !create {
+		return l
 	}
-	return m.last
+	m.logsMu.Lock()
+	defer m.logsMu.Unlock()
+	if l = m.logs[nsp]; l == nil {
+		l = &memLog{}
+		m.logs[nsp] = l
+	}
+	return l
 }
 
+// next issues the namespace's next offset: milliseconds and a sequence within the
+// millisecond. Offsets are compared only within a namespace. l.mu is held.
+func (l *memLog) next() offset {
+	ms := uint64(time.Now().UnixMilli())
+	if ms <= l.last.ms {
+		l.last.seq++
+	} else {
+		l.last = offset{ms, 0}
+	}
+	return l.last
+}
+
+// trimLocked drops what is older than the window or beyond the length bound. l.mu is held.
 func (m *MemoryAdapter) trimLocked(l *memLog, now time.Time) {
 	cut := 0
 	oldest := uint64(now.Add(-m.window).UnixMilli())
@@ -111,12 +133,12 @@ func (m *MemoryAdapter) Missed(_ context.Context, nsp, off string) ([]*Broadcast
 	if o.ms < uint64(now.Add(-m.window).UnixMilli()) {
 		return nil, false, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l := m.logs[nsp]
+	l := m.log(nsp, false)
 	if l == nil {
 		return nil, true, nil
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	m.trimLocked(l, now)
 	if o.less(l.trimmed) {
 		return nil, false, nil
@@ -135,8 +157,8 @@ func (m *MemoryAdapter) SaveSession(_ context.Context, s SessionState) error {
 	if m.window <= 0 {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
 	now := time.Now()
 	if len(m.sessions) > 1000 && len(m.sessions)%1000 == 0 {
 		for k, v := range m.sessions {
@@ -151,8 +173,8 @@ func (m *MemoryAdapter) SaveSession(_ context.Context, s SessionState) error {
 
 // TakeSession implements Adapter.
 func (m *MemoryAdapter) TakeSession(_ context.Context, pid string) (*SessionState, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
 	s, ok := m.sessions[pid]
 	delete(m.sessions, pid)
 	if !ok || time.Now().After(s.expires) {

@@ -113,28 +113,72 @@ func (ns *Namespace) leaveLocked(s *Socket, room string) {
 	delete(s.rooms, room)
 }
 
-// deliver queues pkts on every socket b targets and returns how many.
+// deliver queues pkts on every socket b targets and returns how many. The common cases
+// allocate nothing: the whole namespace, or one room (a trigger's target) walked in place.
 func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
-	excluded := ns.membersLocked(b.Except)
+	x := ns.exclusionLocked(b.Except)
 	n := 0
-	if len(b.Rooms) == 0 {
-		for _, s := range ns.list {
-			if _, skip := excluded[s]; !skip && !b.skips(s) {
-				s.deliver(b, pkts)
-				n++
-			}
-		}
-		return n
-	}
-	for s := range ns.membersLocked(b.Rooms) {
-		if _, skip := excluded[s]; !skip && !b.skips(s) {
+	send := func(s *Socket) {
+		if !x.excludes(s) && !b.skips(s) {
 			s.deliver(b, pkts)
 			n++
 		}
 	}
+	switch len(b.Rooms) {
+	case 0:
+		for _, s := range ns.list {
+			send(s)
+		}
+	case 1:
+		r := b.Rooms[0]
+		members := ns.rooms[r]
+		for s := range members {
+			send(s)
+		}
+		if s := ns.sockets[r]; s != nil {
+			if _, dup := members[s]; !dup {
+				send(s)
+			}
+		}
+	default:
+		for s := range ns.membersLocked(b.Rooms) {
+			send(s)
+		}
+	}
 	return n
+}
+
+// exclusion is the set of sockets a broadcast's Except leaves out: a short list is checked
+// against each socket's own rooms, a long one is collected into a set once.
+type exclusion struct {
+	rooms []string
+	set   map[*Socket]struct{}
+}
+
+// exclusionSetOver is the Except length from which a set is built.
+const exclusionSetOver = 4
+
+func (ns *Namespace) exclusionLocked(except []string) exclusion {
+	if len(except) > exclusionSetOver {
+		return exclusion{set: ns.membersLocked(except)}
+	}
+	return exclusion{rooms: except}
+}
+
+// excludes reports whether s is left out. ns.mu is held (s.rooms is guarded by it).
+func (x exclusion) excludes(s *Socket) bool {
+	if x.set != nil {
+		_, ok := x.set[s]
+		return ok
+	}
+	for _, r := range x.rooms {
+		if _, in := s.rooms[r]; in || s.id == r {
+			return true
+		}
+	}
+	return false
 }
 
 // membersLocked returns the sockets in any of rooms; a name that is a socket ID stands for

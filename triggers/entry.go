@@ -24,7 +24,7 @@ var (
 )
 
 // topKeys are the keys of the file's top-level mapping.
-var topKeys = []string{"org_param", "triggers", "rooms", "client_events"}
+var topKeys = []string{"org_param", "triggers", "rooms", "client_events", "ignore"}
 
 // document walks the top-level mapping: the org's placeholder name, the triggers, and
 // the rooms and client events sockets may use (client.go). Every part is checked even
@@ -45,6 +45,8 @@ func (p *parser) document(root *yaml.Node) ([]*trigger, []roomTemplate, map[stri
 			rooms = v
 		case "client_events":
 			clientEvents = v
+		case "ignore":
+			p.ignores = p.ignoreList(v)
 		default:
 			p.addf(k.Line, "unknown key %q (want one of %s)", key, strings.Join(topKeys, ", "))
 		}

@@ -67,6 +67,7 @@ func ParseWith(filename string, data []byte, o Options) (*Set, error) {
 	s := newSet(ts)
 	s.file, s.ids, s.orgParam = filename, o.IDs, p.orgParam
 	s.rooms, s.clientEvents = rooms, ces
+	s.setIgnores(p.ignores)
 	return s, nil
 }
 
@@ -74,8 +75,9 @@ func ParseWith(filename string, data []byte, o Options) (*Set, error) {
 type parser struct {
 	file        string
 	ids         orgid.Format
-	orgParam    string // the path placeholder that names the org (org_param:, default orgId)
-	orgParamBad bool   // org_param: is wrong (reported): do not blame triggers for lacking it
+	orgParam    string         // the path placeholder that names the org (org_param:, default orgId)
+	orgParamBad bool           // org_param: is wrong (reported): do not blame triggers for lacking it
+	ignores     []*ignoreEntry // the ignore: list
 	problems    []*Problem
 }
 

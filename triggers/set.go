@@ -50,6 +50,9 @@ type Set struct {
 	roots    map[string]*node // per upper-case method
 	anyBody  bool             // some trigger reads the response body
 
+	ignores     []*ignoreEntry   // deliberate gaps (ignore:), in file order
+	ignoreRoots map[string]*node // their index, per method
+
 	rooms        []roomTemplate          // rooms sockets may subscribe to
 	clientEvents map[string]*ClientEvent // events sockets may send, by name
 }

@@ -20,12 +20,22 @@ const (
 	Polling   = "polling"
 )
 
+// Protocols a fleet can speak over its websockets.
+const (
+	SocketIO = "socketio" // Engine.IO 4 / Socket.IO 5 (syncgate, the Node and bare peers)
+	// Centrifugo is Centrifugo's JSON client protocol: one connect command whose data carries
+	// the token and the org, then pushes of the org channel's publications (the connect proxy
+	// subscribes the connection server-side), "{}" pings answered with "{}".
+	Centrifugo = "centrifugo"
+)
+
 // Config describes a fleet of sockets.
 type Config struct {
 	Addr      string   // host:port of the server under test
 	Addrs     []string // when set, several nodes: socket i connects to AddrOf(i) instead of Addr
-	Path      string   // Socket.IO path, default "/socket.io/"
+	Path      string   // Socket.IO path, default "/socket.io/" ("/connection/websocket" for Centrifugo)
 	Transport string   // WebSocket (default) or Polling
+	Protocol  string   // SocketIO (default) or Centrifugo (websocket only)
 	Sockets   int      // how many sockets
 	Orgs      int      // socket i joins namespace /org/(i%Orgs+1); default 1
 	Users     int      // socket i authenticates as "user(i%Users)"; default Sockets
@@ -35,8 +45,14 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Protocol == "" {
+		c.Protocol = SocketIO
+	}
 	if c.Path == "" {
 		c.Path = "/socket.io/"
+		if c.Protocol == Centrifugo {
+			c.Path = "/connection/websocket"
+		}
 	}
 	if c.Transport == "" {
 		c.Transport = WebSocket

@@ -200,7 +200,7 @@ func (s *Socket) consume(data []byte) error {
 		case opText:
 			switch s.handle(payload) {
 			case actPong:
-				if err := s.writeRaw(opText, []byte("3")); err != nil {
+				if err := s.writeRaw(opText, s.pong()); err != nil {
 					return err
 				}
 			case actClose:

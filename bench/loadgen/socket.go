@@ -58,6 +58,9 @@ func (s *Socket) connectPacket() string {
 }
 
 func (s *Socket) connect(ctx context.Context) error {
+	if s.f.cfg.Protocol == Centrifugo {
+		return s.connectCentrifugo(ctx)
+	}
 	if s.f.cfg.Transport == Polling {
 		return s.connectPolling(ctx)
 	}
@@ -125,6 +128,9 @@ var personID = []byte(`"personId":`)
 
 // handle reacts to one Engine.IO packet: a ping asks for a pong, an event is recorded.
 func (s *Socket) handle(p []byte) action {
+	if s.f.cfg.Protocol == Centrifugo {
+		return s.handleCentrifugo(p)
+	}
 	if len(p) == 0 {
 		return actNone
 	}

@@ -81,6 +81,7 @@ type Sample struct {
 	Pid  int
 	CPU  time.Duration
 	Wall time.Time
+	tree bool // CPU covers pid's descendants too (TakeTree)
 }
 
 // Take samples pid now.
@@ -91,7 +92,11 @@ func Take(pid int) (Sample, error) {
 
 // Since returns the CPU time pid used since s; the process must still be alive.
 func (s Sample) Since() (time.Duration, error) {
-	c, err := CPU(s.Pid)
+	cpu := CPU
+	if s.tree {
+		cpu = TreeCPU
+	}
+	c, err := cpu(s.Pid)
 	if err != nil {
 		return 0, err
 	}

@@ -66,3 +66,39 @@ func TestParseRejectsTruncatedFiles(t *testing.T) {
 		t.Fatalf("VmRSS = %d, %v; want %d", got, err, 2048*1024)
 	}
 }
+
+func TestCoresSumsTheNamedCPUsBusyAndTotal(t *testing.T) {
+	stat := []byte("cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 5 0 5 40 0 0 0 0 0 0\ncpu1 5 0 5 30 10 0 0 0 3 0\nintr 1\n")
+	c1, err := parseCores(stat, []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.Busy != 10 || c1.Total != 50 {
+		t.Fatalf("cpu1 = %+v, want busy 10 of 50 (iowait idle, guest not counted twice)", c1)
+	}
+	all, err := parseCores(stat, nil)
+	if err != nil || all.Busy != 20 || all.Total != 100 {
+		t.Fatalf("all = %+v, %v; want busy 20 of 100", all, err)
+	}
+	if _, err := parseCores(stat, []int{7}); err == nil {
+		t.Fatal("a missing cpu7 line was not reported")
+	}
+	if got := (CoreTimes{Busy: 30, Total: 100}).BusySince(CoreTimes{Busy: 10, Total: 60}); got != 0.5 {
+		t.Fatalf("BusySince = %v, want 0.5", got)
+	}
+}
+
+func TestTreeCPUCountsChildren(t *testing.T) {
+	// This test binary's own tree: no children, so the tree is the process itself.
+	own, err := CPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := TreeCPU(os.Getpid())
+	if err != nil || tree < own {
+		t.Fatalf("tree CPU %v (%v) < own %v", tree, err, own)
+	}
+	if pp, ok := parseParent([]byte("12 (a) b) S 7 12 12 0")); !ok || pp != 7 {
+		t.Fatalf("parent = %d, %v; want 7", pp, ok)
+	}
+}

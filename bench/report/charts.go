@@ -18,6 +18,8 @@ var palette = map[string]color.Color{
 	"syncgate-inproc": color.RGBA{R: 0x6b, G: 0xae, B: 0xd6, A: 0xff},
 	"node":            color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	"bare":            color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	"node-cluster":    color.RGBA{R: 0x98, G: 0xdf, B: 0x8a, A: 0xff},
+	"centrifugo":      color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 }
 
 // series is one system's bars, one value per group.
@@ -30,6 +32,23 @@ type series struct {
 // names.
 func Charts(run Run, dir, prefix string) ([]string, error) {
 	var files []string
+	for _, rc := range []struct {
+		steps      int
+		sum        []RateSummary
+		name, what string
+	}{
+		{len(run.Rates), SummarizeRates(run.Rates), "rates", "Equal offered rates"},
+		{len(run.MaxRate), SummarizeRates(run.MaxRate), "maxrate", "One core per server (ramp)"},
+	} {
+		if rc.steps == 0 {
+			continue
+		}
+		fs, err := rateCharts(rc.sum, dir, prefix, rc.name, rc.what)
+		files = append(files, fs...)
+		if err != nil {
+			return files, err
+		}
+	}
 	add := func(name, title, ylabel string, groups []string, ss []series) error {
 		if len(groups) == 0 || len(ss) == 0 {
 			return nil

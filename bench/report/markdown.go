@@ -19,6 +19,7 @@ type FanoutSummary struct {
 	DeliveriesPerSec, CPUPerDel float64
 	P50, P99, Max               time.Duration
 	Lost                        int64 // summed over repetitions
+	Failed, Sent                int   // mutations, summed over repetitions
 	GenShare                    float64
 }
 
@@ -55,6 +56,8 @@ func SummarizeFanout(rs []scenario.FanoutResult) []FanoutSummary {
 			mx = append(mx, float64(r.Stats.Percentile(1)))
 			share = append(share, r.GenShare())
 			s.Lost += r.Stats.Lost
+			s.Failed += r.Send.Failed
+			s.Sent += r.Send.OK + r.Send.Failed
 		}
 		s.DeliveriesPerSec, s.CPUPerDel, s.GenShare = median(dps), median(cpu), median(share)
 		s.P50, s.P99, s.Max = time.Duration(median(p50)), time.Duration(median(p99)), time.Duration(median(mx))
@@ -126,6 +129,13 @@ func WriteMarkdown(w io.Writer, run Run, charts []string) error {
 	for _, n := range run.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
+	writeHeadline(&b, run)
+	if len(run.Rates) > 0 {
+		writeRates(&b, run.Rates, run.Repro["rates"])
+	}
+	if len(run.MaxRate) > 0 {
+		writeMaxRate(&b, run.MaxRate, run.Repro["maxrate"])
+	}
 	if len(run.Fanout) > 0 {
 		writeFanout(&b, run.Fanout)
 	}
@@ -136,7 +146,7 @@ func WriteMarkdown(w io.Writer, run Run, charts []string) error {
 		writeStorm(&b, run.Storm)
 	}
 	if len(run.Proxy) > 0 {
-		writeProxy(&b, run.Proxy)
+		writeProxy(&b, run.Proxy, run.Repro["proxy"])
 	}
 	if len(run.TwoNode) > 0 {
 		writeTwoNode(&b, run.TwoNode)
@@ -155,22 +165,25 @@ func WriteMarkdown(w io.Writer, run Run, charts []string) error {
 }
 
 func writeFanout(b *strings.Builder, rs []scenario.FanoutResult) {
-	b.WriteString("\n## Fan-out: N websocket sockets in one org, E events through the mutation endpoint\n\n")
+	b.WriteString("\n## Fan-out (closed loop, saturating): N websocket sockets in one org, E events through the mutation endpoint\n\n")
+	b.WriteString("At most --inflight (32) mutations in flight, offered faster than any system delivers: each system runs at its own saturation point, ")
+	b.WriteString("so these rows compare different operating points (see the equal-rate and max-rate tables for like with like). ")
+	b.WriteString("Lost counts only events whose mutation got a 2xx; failed mutations are their own column. ")
 	b.WriteString("Latency: from the send of the triggering PUT to the event's arrival at the socket. ")
 	b.WriteString("CPU: utime+stime of the server process over the measured phase, per distinct delivery ")
 	b.WriteString("(µs per delivery = CPU seconds per million deliveries). Generator share: the load generator's ")
 	b.WriteString("CPU over server + generator + fake upstream.\n\n")
 	sum := SummarizeFanout(rs)
 	b.WriteString("### Medians\n\n")
-	b.WriteString("| sockets × events | offered ev/s | system | deliveries/s | p50 | p99 | max | server CPU µs/delivery | vs node CPU | vs bare CPU | losses (all reps) | gen share | reps |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| sockets × events | offered ev/s | system | deliveries/s | p50 | p99 | max | server CPU µs/delivery | vs node CPU | vs bare CPU | losses (all reps) | failed mutations (all reps) | gen share | reps |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range sum {
 		node, bare := findFanout(sum, s.Sockets, s.Events, "node"), findFanout(sum, s.Sockets, s.Events, "bare")
-		fmt.Fprintf(b, "| %d × %d | %s | %s | %s | %s | %s | %s | %.3f | %s | %s | %d | %.0f%% | %d |\n",
+		fmt.Fprintf(b, "| %d × %d | %s | %s | %s | %s | %s | %s | %.3f | %s | %s | %d | %d of %d | %.0f%% | %d |\n",
 			s.Sockets, s.Events, rate(s.Rate), s.System, thousands(s.DeliveriesPerSec), dur(s.P50), dur(s.P99), dur(s.Max),
 			s.CPUPerDel, ratio(s.CPUPerDel, node, func(x FanoutSummary) float64 { return x.CPUPerDel }),
 			ratio(s.CPUPerDel, bare, func(x FanoutSummary) float64 { return x.CPUPerDel }),
-			s.Lost, 100*s.GenShare, s.Reps)
+			s.Lost, s.Failed, s.Sent, 100*s.GenShare, s.Reps)
 	}
 	b.WriteString("\n### Every repetition\n\n")
 	b.WriteString("| sockets × events | system | rep | deliveries/s | p50 | p99 | max | server CPU s | µs/delivery | gen CPU s | gen µs/delivery | upstream CPU s | expected | received | lost | dups | disconnected | send failures | send behind | connect | load before |\n")

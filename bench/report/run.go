@@ -24,7 +24,12 @@ type Run struct {
 	Storm   []scenario.StormResult
 	Proxy   []scenario.ProxyResult
 	TwoNode []scenario.TwoNodeResult
+	Rates   []scenario.RateStep // equal-rate sweep
+	MaxRate []scenario.RateStep // max-rate ramps, server pinned
 	Notes   []string
+	// Repro holds, per scenario ("rates", "maxrate", "idle", "proxy", "fanout"), the command
+	// that reproduces it alone; the headline table cites it.
+	Repro map[string]string
 }
 
 // Machine describes where the run happened.
@@ -99,10 +104,14 @@ func systemOrder(a, b string) int {
 			return 1
 		case "node":
 			return 2
-		case "bare":
+		case "node-cluster":
 			return 3
+		case "centrifugo":
+			return 4
+		case "bare":
+			return 5
 		}
-		return 4
+		return 6
 	}
 	return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b))
 }

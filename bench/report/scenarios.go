@@ -29,22 +29,46 @@ func writeStorm(b *strings.Builder, rs []scenario.StormResult) {
 	}
 }
 
-func writeProxy(b *strings.Builder, rs []scenario.ProxyResult) {
-	b.WriteString("\n## Proxy overhead: the same client straight to the fake upstream and through syncgate's /api\n\n")
-	b.WriteString("`GET` and `PUT /orgs/1/people/views/1/rows/{i}` (the PUT fires the trigger: a publish to /org/1, which has no sockets), ")
-	b.WriteString("a fixed number of requests kept in flight at once. Targets: ≤ 10% throughput loss, ≤ 100 µs added p50.\n\n")
-	b.WriteString("| method | in flight | target | rep | requests/s | p50 | p99 | max | throughput loss | added p50 | added p99 | failed | load before |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for i, r := range rs {
+func writeProxy(b *strings.Builder, rs []scenario.ProxyResult, cmd string) {
+	b.WriteString("\n## Proxy overhead: the same client straight to the fake upstream, through syncgate's /api, nginx and Go's httputil.ReverseProxy\n\n")
+	b.WriteString("`GET` and `PUT /orgs/1/people/views/1/rows/{i}` (the PUT fires syncgate's trigger: a publish to /org/1, which has no sockets), ")
+	b.WriteString("a fixed number of requests kept in flight at once, the same client and concurrency for every target. nginx (Debian): `worker_processes auto`, ")
+	b.WriteString("HTTP/1.1 upstream keep-alive 256, no access log. goproxy: httputil.ReverseProxy, 256 idle upstream connections. ")
+	b.WriteString("Loss and added latency are against direct at the same method and concurrency. Goal: syncgate's added p50 and loss ≤ 1.2 × nginx's.")
+	if cmd != "" {
+		fmt.Fprintf(b, " Reproduce: `%s`.", cmd)
+	}
+	b.WriteString("\n\n### Medians\n\n| method | in flight | target | requests/s | p50 | p99 | throughput loss | added p50 | added p99 | failed | reps |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range SummarizeProxy(rs) {
 		loss, a50, a99 := "—", "—", "—"
-		if r.Target != "direct" && i > 0 && rs[i-1].Target == "direct" && rs[i-1].Method == r.Method {
-			l, d50, d99 := scenario.Overhead(rs[i-1], r)
+		if s.Target != "direct" {
+			loss, a50, a99 = fmt.Sprintf("%.1f%%", 100*s.Loss), signedDur(s.AddP50), signedDur(s.AddP99)
+		}
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", s.Method, s.Concurrency, s.Target, thousands(s.PerSec),
+			dur(s.P50), dur(s.P99), loss, a50, a99, s.Failed, s.Reps)
+	}
+	b.WriteString("\n### Every repetition\n\n| method | in flight | target | rep | requests/s | p50 | p99 | max | throughput loss | added p50 | added p99 | failed | load before |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		loss, a50, a99 := "—", "—", "—"
+		if d := directOf(rs, r); d != nil && r.Target != "direct" {
+			l, d50, d99 := scenario.Overhead(*d, r)
 			loss, a50, a99 = fmt.Sprintf("%.1f%%", 100*l), signedDur(d50), signedDur(d99)
 		}
 		fmt.Fprintf(b, "| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 			r.Method, r.Concurrency, r.Target, r.Rep, thousands(r.PerSec()), dur(r.Percentile(.5)), dur(r.Percentile(.99)), dur(r.Percentile(1)),
 			loss, a50, a99, r.Failed, r.LoadAvg)
 	}
+}
+
+// directOf finds the direct run of r's method, concurrency and repetition.
+func directOf(rs []scenario.ProxyResult, r scenario.ProxyResult) *scenario.ProxyResult {
+	for i := range rs {
+		if rs[i].Target == "direct" && rs[i].Method == r.Method && rs[i].Concurrency == r.Concurrency && rs[i].Rep == r.Rep {
+			return &rs[i]
+		}
+	}
+	return nil
 }
 
 func writeTwoNode(b *strings.Builder, rs []scenario.TwoNodeResult) {

@@ -98,7 +98,7 @@ func (r FanoutResult) GenShare() float64 {
 func Fanout(ctx context.Context, p *systems.Process, upstreamPid int, cfg FanoutConfig) (FanoutResult, error) {
 	cfg.setDefaults()
 	res := FanoutResult{System: p.Name, Sockets: cfg.Sockets, Events: cfg.Events, Rate: cfg.Rate, LoadAvg: LoadAvg()}
-	fleet := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Sockets: cfg.Sockets, Orgs: 1, Users: cfg.Users},
+	fleet := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Protocol: p.Protocol, Sockets: cfg.Sockets, Orgs: 1, Users: cfg.Users},
 		1+cfg.Warmup+cfg.Events)
 	defer fleet.Close()
 
@@ -129,7 +129,7 @@ func Fanout(ctx context.Context, p *systems.Process, upstreamPid int, cfg Fanout
 			return res, err
 		}
 	}
-	srv, err1 := procstat.Take(p.Pid)
+	srv, err1 := takeServer(p)
 	gen, err2 := procstat.Take(os.Getpid())
 	up, err3 := procstat.Take(upstreamPid)
 	if err := firstErr(err1, err2, err3); err != nil {
@@ -157,6 +157,14 @@ func Fanout(ctx context.Context, p *systems.Process, upstreamPid int, cfg Fanout
 	res.Stats = fleet.Stats(map[int]int{1: res.Send.OK})
 	res.Elapsed = res.Stats.LastDelivery - fleet.FirstSent(first, cfg.Events)
 	return res, nil
+}
+
+// takeServer samples the CPU of p (its whole process tree when p is several processes).
+func takeServer(p *systems.Process) (procstat.Sample, error) {
+	if pid, tree := p.CPUPid(); tree {
+		return procstat.TakeTree(pid)
+	}
+	return procstat.Take(p.Pid)
 }
 
 func firstErr(errs ...error) error {

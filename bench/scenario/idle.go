@@ -61,7 +61,7 @@ func Idle(ctx context.Context, p *systems.Process, cfg IdleConfig) (IdleResult, 
 	res := IdleResult{System: p.Name, Transport: cfg.Transport, Sockets: cfg.Sockets, LoadAvg: LoadAvg()}
 
 	// Warm-up: load every code path a connection takes before the first reading.
-	warm := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Transport: cfg.Transport, Sockets: 20, Users: cfg.Users}, 1)
+	warm := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Transport: cfg.Transport, Protocol: p.Protocol, Sockets: 20, Users: cfg.Users}, 1)
 	if err := warm.Connect(ctx); err != nil {
 		warm.Close()
 		return res, fmt.Errorf("scenario: idle warm-up on %s: %w", p.Name, err)
@@ -72,7 +72,7 @@ func Idle(ctx context.Context, p *systems.Process, cfg IdleConfig) (IdleResult, 
 	if res.RSSBefore, res.HeapBefore, err = readMemory(ctx, p, cfg.Settle); err != nil {
 		return res, err
 	}
-	fleet := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Transport: cfg.Transport, Sockets: cfg.Sockets, Users: cfg.Users}, 1)
+	fleet := loadgen.NewFleet(loadgen.Config{Addr: p.Addr, Transport: cfg.Transport, Protocol: p.Protocol, Sockets: cfg.Sockets, Users: cfg.Users}, 1)
 	defer fleet.Close()
 	t0 := time.Now()
 	if err := fleet.Connect(ctx); err != nil {
@@ -99,7 +99,7 @@ func readMemory(ctx context.Context, p *systems.Process, settle time.Duration) (
 			return 0, 0, err
 		}
 	}
-	rss, err = procstat.RSS(p.Pid)
+	rss, err = procstat.RSS(p.MemoryPid())
 	return rss, heap, err
 }
 

@@ -20,10 +20,14 @@ type ProxyConfig struct {
 	Warmup      int // unmeasured requests first, default 500
 }
 
+// ProxyTarget is one way to the fake upstream: its name ("direct", "syncgate", "nginx",
+// "goproxy") and the base URL the row paths are appended to.
+type ProxyTarget struct{ Name, Base string }
+
 // ProxyResult is one method against one target: straight to the fake upstream or through
-// syncgate's proxy.
+// a proxy.
 type ProxyResult struct {
-	Method, Target string // GET or PUT; "direct" or "syncgate"
+	Method, Target string // GET or PUT; "direct", "syncgate", "nginx" or "goproxy"
 	Concurrency    int
 	Rep            int
 	LoadAvg        string
@@ -61,14 +65,17 @@ func Overhead(direct, via ProxyResult) (loss float64, addP50, addP99 time.Durati
 
 // Proxy sends cfg.Requests GETs, then PUTs (the PUT fires syncgate's trigger) of
 // /orgs/1/people/views/1/rows/{i}, first to directBase (the fake upstream, e.g.
-// http://127.0.0.1:P/v1) and then to viaBase (syncgate's /api), with the same client.
-func Proxy(ctx context.Context, directBase, viaBase string, cfg ProxyConfig) ([]ProxyResult, error) {
+// http://127.0.0.1:P/v1) and then through each of vias (e.g. syncgate's /api, nginx, the Go
+// reverse proxy), with the same client and concurrency.
+func Proxy(ctx context.Context, directBase string, vias []ProxyTarget, cfg ProxyConfig) ([]ProxyResult, error) {
 	if cfg.Warmup <= 0 {
 		cfg.Warmup = 500
 	}
+	targets := append([]ProxyTarget{{"direct", directBase}}, vias...)
 	var out []ProxyResult
 	for _, method := range []string{http.MethodGet, http.MethodPut} {
-		for _, t := range []struct{ name, base string }{{"direct", directBase}, {"syncgate", viaBase}} {
+		for _, tt := range targets {
+			t := struct{ name, base string }{tt.Name, tt.Base}
 			client := loadgen.NewHTTPClient(cfg.Concurrency)
 			client.Timeout = 30 * time.Second
 			load := LoadAvg()

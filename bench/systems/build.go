@@ -19,6 +19,12 @@ type Env struct {
 	Self     string // the syncbench executable (for gateway-inproc and upstream)
 	Profiles string // directory the in-process gateway writes profiles into
 	Redis    string // redis:// URL the started servers share (two-node runs); empty: none
+
+	// ServerCPUs, when set, pins the started servers to these CPUs (taskset -c LIST): the
+	// max-rate scenario gives each server one core.
+	ServerCPUs string
+	// NodeWorkers is how many cluster workers the node-cluster peer forks (default 2).
+	NodeWorkers int
 }
 
 // Names of the systems.
@@ -27,7 +33,23 @@ const (
 	Node           = "node"
 	Bare           = "bare"
 	SyncgateInproc = "syncgate-inproc"
+	// NodeCluster is the Node peer as users scale it on one machine: a worker per core
+	// (node:cluster) with @socket.io/cluster-adapter.
+	NodeCluster = "node-cluster"
+	// Centrifugo is Centrifugo v6 behind the relay of bench/peers/centrifugo.
+	Centrifugo = "centrifugo"
+	// Nginx and GoProxy are proxy-overhead baselines in front of the same upstream.
+	Nginx   = "nginx"
+	GoProxy = "goproxy"
 )
+
+// Protocol returns the client protocol of system name (see loadgen.Config.Protocol).
+func Protocol(name string) string {
+	if name == Centrifugo {
+		return "centrifugo"
+	}
+	return "socketio"
+}
 
 // NodeDir is the Node peer's directory, relative to the repository root.
 const NodeDir = "bench/peers/node"
@@ -49,11 +71,19 @@ func Prepare(ctx context.Context, env Env, names []string) error {
 			err = goBuild(ctx, env, "./cmd/syncgate", filepath.Join(env.WorkDir, "syncgate"))
 		case Bare:
 			err = goBuild(ctx, env, "./bench/peers/bare", filepath.Join(env.WorkDir, "bare"))
-		case Node:
+		case Node, NodeCluster:
 			err = NodeDeps(ctx, filepath.Join(env.RepoRoot, NodeDir))
+		case Centrifugo:
+			if _, err = CentrifugoBinary(ctx); err == nil {
+				err = goBuild(ctx, env, "./bench/peers/centrifugo", filepath.Join(env.WorkDir, "centrifugo-relay"))
+			}
+		case GoProxy:
+			err = goBuild(ctx, env, "./bench/peers/goproxy", filepath.Join(env.WorkDir, "goproxy"))
+		case Nginx:
+			_, err = EnsureTool(ctx, "nginx", "nginx")
 		case SyncgateInproc:
 		default:
-			err = fmt.Errorf("systems: unknown system %q (want syncgate, node, bare)", n)
+			err = fmt.Errorf("systems: unknown system %q (want syncgate, node, node-cluster, centrifugo, bare, nginx, goproxy)", n)
 		}
 		if err != nil {
 			return err

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +27,13 @@ type Process struct {
 	Pid     int
 	APIBase string // base URL of the mutation endpoint, e.g. http://127.0.0.1:PORT/api
 	Stats   bool   // serves GET /bench/stats (heap figures)
+	// Protocol is the client protocol of its websocket endpoint (loadgen.SocketIO or
+	// loadgen.Centrifugo).
+	Protocol string
+	// Tree: the system is Pid and its descendants (CPU is measured over the tree).
+	Tree bool
+	// MemPid, when set, is the process whose memory grows with sockets (else Pid).
+	MemPid int
 
 	cmd    *exec.Cmd
 	out    *tail
@@ -108,6 +118,35 @@ func (p *Process) Alive() bool {
 	default:
 		return true
 	}
+}
+
+// CPUPid returns the pid to measure the CPU of and whether to include its descendants.
+func (p *Process) CPUPid() (int, bool) { return p.Pid, p.Tree }
+
+// MemoryPid returns the process whose RSS is the system's.
+func (p *Process) MemoryPid() int {
+	if p.MemPid > 0 {
+		return p.MemPid
+	}
+	return p.Pid
+}
+
+// childPids lists pid's direct children (from /proc/PID/task/*/children).
+func childPids(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // Output returns the last lines the process printed.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,15 +38,17 @@ type options struct {
 	charts     bool
 	cpuprofile string
 	scen       scenarioOptions
+	rate       rateOptions
 }
 
 func parseOptions(cmd string, args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	sys := fs.String("systems", "syncgate,node,bare", "systems to compare: syncgate, node, bare")
-	fan := fs.String("fanout", "1000x1000@500,10000x1000@50", "fan-out sizes: SOCKETSxEVENTS@RATE (events/s; @0 = as fast as --inflight allows), comma-separated")
+	sys := fs.String("systems", "syncgate,node,node-cluster,centrifugo,bare",
+		"systems to compare: syncgate, node, node-cluster, centrifugo, bare (each scenario runs those it applies to)")
+	fan := fs.String("fanout", "1000x1000@500", "fan-out (closed loop, saturating) sizes: SOCKETSxEVENTS@RATE (events/s; @0 = as fast as --inflight allows), comma-separated")
 	idle := fs.String("idle", "10000", "idle-memory socket counts, comma-separated")
-	tr := fs.String("idle-transports", "websocket,polling", "idle-memory transports")
+	tr := fs.String("idle-transports", "websocket", "idle-memory transports (websocket, polling)")
 	prof := fs.String("profile", "1000x1000@500", "size of syncgate's in-process profiled fan-out; empty: none")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every run")
 	fs.IntVar(&o.inflight, "inflight", 32, "mutation requests under way at once")
@@ -58,10 +61,11 @@ func parseOptions(cmd string, args []string) (options, error) {
 	fs.BoolVar(&o.charts, "charts", true, "draw PNG charts when writing results")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	o.scen.register(fs)
+	o.rate.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if err := o.scen.validate(cmd); err != nil {
+	if err := errors.Join(o.scen.validate(cmd), o.rate.validate(cmd)); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -140,10 +144,21 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 	env := systems.Env{RepoRoot: root, WorkDir: work, Self: self, Profiles: work}
 
 	var need []string
-	if len(o.fanout) > 0 || len(o.idle) > 0 {
-		need = append(need, o.systems...)
+	if len(o.fanout) > 0 {
+		need = append(need, only(o.systems, fanoutSystems)...)
+	}
+	if len(o.idle) > 0 {
+		need = append(need, only(o.systems, idleSystemsAll)...)
+	}
+	if runs(cmd, "rates") {
+		need = append(need, only(o.systems, rateSystems)...)
+	}
+	if runs(cmd, "maxrate") {
+		need = append(need, only(o.systems, maxrateSystems)...)
 	}
 	need = append(need, o.scen.need(cmd, o.systems)...)
+	slices.Sort(need)
+	need = slices.Compact(need)
 	if o.profile != nil || (len(o.idle) > 0 && contains(o.systems, systems.Syncgate)) {
 		need = append(need, systems.SyncgateInproc)
 	}
@@ -163,14 +178,12 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 		Command: "go run ./cmd/syncbench " + strings.Join(os.Args[1:], " "),
 		Source:  report.DescribeSource(root),
 		Machine: report.DescribeMachine(socketIOVersion(root)),
-		Notes: []string{
-			"Each run starts a fresh server process; the fake upstream API is a separate `syncbench upstream` process (its CPU is reported apart).",
-			"Node peer: bench/peers/node/server.js (socket.io, per-org namespaces, membership middleware calling the fake upstream, PUT forwarded upstream then emitted). Bare peer: bench/peers/bare (gorilla/websocket, one shared frame per event, per-connection writer with writev, no proxy, no upstream, no admission).",
-		},
+		Notes:   runNotes(o),
+		Repro:   reproCommands(o),
 	}
 	for rep := 1; rep <= o.reps; rep++ {
 		for _, size := range o.fanout {
-			for _, name := range o.systems {
+			for _, name := range only(o.systems, fanoutSystems) {
 				r, err := fanoutOnce(ctx, env, up, name, size, o)
 				if err != nil {
 					return err
@@ -184,9 +197,9 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 		}
 		for _, n := range o.idle {
 			for _, tr := range o.transports {
-				for _, name := range idleSystems(o.systems) {
-					if name == systems.Bare && tr == loadgen.Polling {
-						continue // the bare limit speaks websocket only
+				for _, name := range idleSystems(only(o.systems, idleSystemsAll)) {
+					if (name == systems.Bare || name == systems.Centrifugo) && tr == loadgen.Polling {
+						continue // websocket only (Centrifugo's own polling-like transports are not Engine.IO's)
 					}
 					r, err := idleOnce(ctx, env, name, n, tr, o)
 					if err != nil {
@@ -200,8 +213,19 @@ func runBench(ctx context.Context, cmd string, args []string) error {
 			}
 		}
 	}
+	if runs(cmd, "rates") {
+		if err := runRates(ctx, env, o, &run); err != nil {
+			return err
+		}
+	}
 	if err := runScenarios(ctx, cmd, env, o, &run); err != nil {
 		return err
+	}
+	if runs(cmd, "maxrate") {
+		// Last: it pins this process to the generator's CPUs until it ends.
+		if err := runMaxrate(ctx, env, o, &run); err != nil {
+			return err
+		}
 	}
 	if o.profile != nil {
 		p, err := profileOnce(ctx, env, up, *o.profile, o, stamp)

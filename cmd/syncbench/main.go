@@ -24,7 +24,7 @@ func main() {
 	}
 	var err error
 	switch cmd {
-	case "all", "fanout", "idle", "profile", "storm", "proxy", "twonode":
+	case "all", "fanout", "idle", "profile", "storm", "proxy", "twonode", "rates", "maxrate":
 		err = runBench(ctx, cmd, args)
 	case "soak":
 		err = runSoak(ctx, args)
@@ -33,7 +33,7 @@ func main() {
 	case "gateway-inproc":
 		err = runInproc(ctx, args)
 	default:
-		err = fmt.Errorf("unknown command %q (want all, fanout, idle, profile, storm, proxy, twonode)", cmd)
+		err = fmt.Errorf("unknown command %q (want all, rates, maxrate, fanout, idle, profile, storm, proxy, twonode)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/report"
@@ -40,7 +41,7 @@ func (s *scenarioOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.twoOrgs, "twonode-orgs", 200, "two-node: orgs the sockets spread over")
 	fs.IntVar(&s.twoUsers, "twonode-users", 1000, "two-node: distinct users")
 	fs.Float64Var(&s.twoRate, "twonode-rate", 100, "two-node: mutations per second")
-	fs.DurationVar(&s.twoDuration, "twonode-duration", 60*time.Second, "two-node: how long mutations are sent")
+	fs.DurationVar(&s.twoDuration, "twonode-duration", 20*time.Second, "two-node: how long mutations are sent")
 }
 
 func (s *scenarioOptions) validate(cmd string) error {
@@ -73,13 +74,11 @@ func runs(cmd, name string) bool { return cmd == "all" || cmd == name }
 // need lists the systems the scenarios of cmd start.
 func (s *scenarioOptions) need(cmd string, names []string) []string {
 	var out []string
-	for _, n := range names {
-		if (runs(cmd, "storm") || runs(cmd, "twonode")) && n != systems.Bare {
-			out = append(out, n)
-		}
+	if runs(cmd, "storm") || runs(cmd, "twonode") {
+		out = append(out, only(names, admitSystems)...)
 	}
 	if runs(cmd, "proxy") {
-		out = append(out, systems.Syncgate)
+		out = append(out, systems.Syncgate, systems.Nginx, systems.GoProxy)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -90,10 +89,7 @@ func runScenarios(ctx context.Context, cmd string, env systems.Env, o options, r
 	s := o.scen
 	for rep := 1; rep <= o.reps; rep++ {
 		if runs(cmd, "storm") {
-			for _, name := range o.systems {
-				if name == systems.Bare {
-					continue // no admission to measure
-				}
+			for _, name := range only(o.systems, admitSystems) {
 				r, err := stormOnce(ctx, env, name, s)
 				if err != nil {
 					return err
@@ -119,10 +115,7 @@ func runScenarios(ctx context.Context, cmd string, env systems.Env, o options, r
 			}
 		}
 		if runs(cmd, "twonode") {
-			for _, name := range o.systems {
-				if name == systems.Bare {
-					continue // no Redis fan-out
-				}
+			for _, name := range only(o.systems, admitSystems) {
 				r, err := twoNodeOnce(ctx, env, name, s, o.quiet)
 				if err != nil {
 					return err
@@ -165,14 +158,28 @@ func proxyOnce(ctx context.Context, env systems.Env, requests, conc int) ([]scen
 	}
 	defer up.Stop()
 	env.Upstream = "http://" + up.Addr + "/v1"
-	p, err := systems.Start(ctx, env, systems.Syncgate)
-	if err != nil {
-		return nil, err
+	var vias []scenario.ProxyTarget
+	var procs []*systems.Process
+	defer func() {
+		for _, p := range procs {
+			p.Stop()
+		}
+	}()
+	for _, name := range []string{systems.Syncgate, systems.Nginx, systems.GoProxy} {
+		p, err := systems.Start(ctx, env, name)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, p)
+		vias = append(vias, scenario.ProxyTarget{Name: name, Base: p.APIBase})
 	}
-	defer p.Stop()
-	rs, err := scenario.Proxy(ctx, env.Upstream, p.APIBase, scenario.ProxyConfig{Requests: requests, Concurrency: conc})
+	rs, err := scenario.Proxy(ctx, env.Upstream, vias, scenario.ProxyConfig{Requests: requests, Concurrency: conc})
 	if err != nil {
-		return rs, fmt.Errorf("%w\nsyncgate output:\n%s", err, p.Output())
+		var out strings.Builder
+		for _, p := range procs {
+			fmt.Fprintf(&out, "%s output:\n%s\n", p.Name, p.Output())
+		}
+		return rs, fmt.Errorf("%w\n%s", err, out.String())
 	}
 	return rs, nil
 }

@@ -1,8 +1,9 @@
 // Command syncgate runs the gateway (the default) and its tools: `syncgate doctor` checks the
 // memberships endpoint with a user's credentials; `check`, `match` and `suggest` help with
-// trigger files; `conformance` and `demo-api` serve tests and demos. `syncgate help` lists
-// every command, `syncgate help flags` every gateway flag (each has a SYNCGATE_* environment
-// twin), `syncgate --version` the build.
+// trigger files; `triggers from-openapi`, `coverage` and `replay` take them to a whole API
+// (an OpenAPI document, a CI gate, an access log); `conformance` and `demo-api` serve tests
+// and demos. `syncgate help` lists every command, `syncgate help flags` every gateway flag
+// (each has a SYNCGATE_* environment twin), `syncgate --version` the build.
 package main
 
 import (
@@ -57,6 +58,15 @@ func commands() []command {
 		{name: "suggest", args: "[--admin URL] [--triggers FILE]", group: groupTriggers, selfHelp: true,
 			summary: "draft triggers for the mutations a running gateway saw fire nothing",
 			run:     runSuggest},
+		{name: "triggers", args: "from-openapi SPEC [--org-param NAME] [--out FILE] [--merge FILE]", group: groupTriggers, selfHelp: true,
+			summary: "write a trigger file for an OpenAPI document's mutating operations; --merge adds only what a file lacks",
+			run:     runTriggers},
+		{name: "coverage", args: "--openapi SPEC --triggers FILE [--format text|github]", group: groupTriggers, selfHelp: true,
+			summary: "CI gate: every mutating operation has a trigger and every trigger an operation (exit 0), or what is missing (exit 1)",
+			run:     runCoverage},
+		{name: "replay", args: "--triggers FILE [--api-prefix P] ACCESS_LOG", group: groupTriggers, selfHelp: true,
+			summary: "shadow run over an access log: events and orgs per trigger, and the 2xx mutations no trigger matched",
+			run:     runReplay},
 		{name: "conformance", args: "[--listen ADDR]", group: groupTests, selfHelp: true,
 			summary: "test tool: serve the official Engine.IO/Socket.IO test suites' reference configuration",
 			run:     func(args []string, _, _ io.Writer) error { return runConformance(args) }},

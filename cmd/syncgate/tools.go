@@ -317,18 +317,6 @@ func draftTriggers(rows []gateway.UnmatchedRow, orgParam string) string {
 	return b.String()
 }
 
-// draftEventName: PATCH /orgs/{orgId}/people/{personId} → people.updated.
-func draftEventName(method, path string) string {
-	var last string
-	for _, s := range strings.Split(strings.Trim(path, "/"), "/") {
-		if s != "" && !strings.HasPrefix(s, "{") {
-			last = s
-		}
-	}
-	verb := map[string]string{"POST": "created", "PUT": "put", "PATCH": "updated", "DELETE": "deleted"}[method]
-	name := strings.ToLower(strings.ReplaceAll(last, "_", "")) + "." + verb
-	if last == "" {
-		name = "changed." + verb
-	}
-	return name
-}
+// draftEventName is triggers.DraftEventName, the naming rule replay and from-openapi share:
+// PATCH /orgs/{orgId}/people/{personId} → people.updated.
+func draftEventName(method, path string) string { return triggers.DraftEventName(method, path) }

@@ -3,7 +3,6 @@ package main
 import (
 	"net"
 	"sync"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -70,7 +69,9 @@ func (c *conn) writer() {
 		}
 		backing = append(backing[:0], batch...)
 		bufs := net.Buffers(backing)
-		_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		// No write deadline: moving it costs a timer update per write, and this peer is the
+		// limit the others are measured against. A client that stops reading is cut off by
+		// maxQueued instead.
 		_, err := bufs.WriteTo(c.nc)
 		clear(batch)
 		c.mu.Lock()

@@ -4,14 +4,40 @@
 //     membership of org N with a non-null role;
 //   - PUT /api/orgs/{o}/people/views/{v}/rows/{p} forwarded to the upstream and, on a 2xx
 //     answer, personview.addrow {viewId, personId} emitted to /org/{o};
-//   - with REDIS_URL set, @socket.io/redis-adapter carries broadcasts between nodes.
-// Environment: HOST, PORT, UPSTREAM (base URL, e.g. http://127.0.0.1:9000/v1), REDIS_URL.
+//   - with REDIS_URL set, @socket.io/redis-adapter carries broadcasts between nodes;
+//   - with WORKERS=N (N > 1), the way users scale Node on one machine: a primary process forks
+//     N workers (node:cluster, which share the listening port: the primary accepts and hands
+//     connections round-robin to the workers) and @socket.io/cluster-adapter carries each
+//     broadcast from the worker that got the PUT to the others over the cluster's IPC.
+// Environment: HOST, PORT, UPSTREAM (base URL, e.g. http://127.0.0.1:9000/v1), REDIS_URL, WORKERS.
 // GET /healthz answers 200; GET /bench/stats answers process.memoryUsage() after a GC when
 // node runs with --expose-gc.
 'use strict';
 
 const http = require('node:http');
+const cluster = require('node:cluster');
 const { Server } = require('socket.io');
+
+const workers = Number(process.env.WORKERS || 1);
+if (workers > 1 && cluster.isPrimary) {
+  // The primary only relays: it forks the workers and carries the adapter's messages.
+  require('@socket.io/cluster-adapter').setupPrimary();
+  for (let i = 0; i < workers; i++) cluster.fork();
+  // Workers answer /healthz only once every worker listens, so a benchmark never starts on
+  // a cluster that has fewer workers than it says.
+  let listening = 0;
+  cluster.on('listening', () => {
+    if (++listening === workers) {
+      for (const w of Object.values(cluster.workers)) w.send({ syncbenchReady: true });
+    }
+  });
+  cluster.on('exit', (w, code, signal) => {
+    console.error(`worker ${w.process.pid} exited (${signal || code})`);
+    process.exit(1);
+  });
+  console.log(`node peer primary: ${workers} workers with @socket.io/cluster-adapter`);
+  return;
+}
 
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 8091);
@@ -38,13 +64,16 @@ function upstreamRequest(method, path, authorization) {
   });
 }
 
+let ready = workers <= 1;
+process.on('message', (m) => { if (m && m.syncbenchReady) ready = true; });
+
 const rowPath = /^\/api(\/orgs\/([1-9][0-9]{0,17})\/people\/views\/([0-9]{1,18})\/rows\/([0-9]{1,18}))$/;
 const orgNamespaces = new Map(); // "/org/N" → its namespace, once a socket joined it
 
 async function onRequest(req, res) {
   const url = new URL(req.url, 'http://x');
   if (req.method === 'GET' && url.pathname === '/healthz') {
-    res.writeHead(200).end('ok');
+    res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'starting');
     return;
   }
   if (req.method === 'GET' && url.pathname === '/bench/stats') {
@@ -66,7 +95,7 @@ async function onRequest(req, res) {
     return;
   }
   if (up.status >= 200 && up.status < 300) {
-    const nsp = orgNamespaces.get('/org/' + m[2]);
+    const nsp = orgNamespace('/org/' + m[2]);
     if (nsp) nsp.emit('personview.addrow', { viewId: Number(m[3]), personId: Number(m[4]) });
   }
   res.writeHead(up.status, { 'content-type': 'application/json' }).end(up.body);
@@ -78,7 +107,9 @@ const io = new Server(server, { serveClient: false });
 // With REDIS_URL the server listens only once the adapter is in place, so no namespace is
 // made (and no socket admitted) with the in-memory adapter.
 let adapterReady = Promise.resolve();
-if (process.env.REDIS_URL) {
+if (workers > 1) {
+  io.adapter(require('@socket.io/cluster-adapter').createAdapter());
+} else if (process.env.REDIS_URL) {
   const { createClient } = require('redis');
   const { createAdapter } = require('@socket.io/redis-adapter');
   const pub = createClient({ url: process.env.REDIS_URL });
@@ -87,6 +118,19 @@ if (process.env.REDIS_URL) {
 }
 
 const orgs = io.of(/^\/org\/[1-9][0-9]{0,17}$/);
+
+// orgNamespace returns the namespace to emit to. A single process emits only where a socket
+// joined. A cluster worker must emit even when none of its own sockets joined (the others'
+// may have), so it makes the child namespace the way socket.io does on a first CONNECT:
+// through the parent (same middleware) and registered with the server.
+function orgNamespace(name) {
+  const nsp = orgNamespaces.get(name);
+  if (nsp || workers <= 1) return nsp;
+  const child = io._nsps.get(name) || orgs.createChild(name);
+  io._nsps.set(name, child);
+  orgNamespaces.set(name, child);
+  return child;
+}
 orgs.use(async (socket, next) => {
   const org = Number(socket.nsp.name.slice('/org/'.length));
   const token = socket.handshake.auth && socket.handshake.auth.token;
@@ -111,7 +155,7 @@ orgs.on('connection', (socket) => {
 
 adapterReady.then(() => server.listen(port, host, () => {
   console.log(`node peer listening on ${host}:${port} (socket.io ${require('socket.io/package.json').version})` +
-    (process.env.REDIS_URL ? ' with the redis adapter' : ''));
+    (process.env.REDIS_URL ? ' with the redis adapter' : '') + (workers > 1 ? ` (cluster worker ${process.pid})` : ''));
 }), (err) => {
   console.error('redis adapter:', err);
   process.exit(1);
