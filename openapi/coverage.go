@@ -13,7 +13,7 @@ type Coverage struct {
 	Ignored     int // not triggered, but x-syncgate-ignore or under the file's ignore:
 	Untriggered []Operation
 	// Unused are the triggers that match no operation of the document (a path that
-	// changed, a typo, an endpoint that is gone), indexes into set.Triggers().
+	// changed, a typo, an endpoint that is gone).
 	Unused []triggers.Trigger
 	// UnusedIgnores are ignore: entries that match no operation: stale gaps.
 	UnusedIgnores []triggers.Ignore

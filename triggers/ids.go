@@ -8,7 +8,7 @@ import (
 
 const (
 	maxIDLen     = orgid.MaxLen // longest ID accepted in a path segment or response value
-	maxNumDigits = 18 // longest number canonicalNumber accepts; always fits in int64
+	maxNumDigits = 18           // longest number canonicalNumber accepts; always fits in int64
 )
 
 // isID reports whether s looks like an ID: [A-Za-z0-9_-]{1,64}, the alphabet of org IDs too.

@@ -13,7 +13,7 @@ func TestOperationEventName(t *testing.T) {
 		{"add_person_tag", "PUT", "person.tag.added"},
 		{"people_create", "POST", "people.created"},
 		{"teams_partial_update", "PATCH", "teams.updated"},
-		{"HTTPServerReset", "POST", "httpserver.reset.created"},
+		{"HTTPServerPing", "POST", "httpserver.ping.created"},
 		{"resetHTTPServer", "POST", "http.server.reset"},
 		{"personTags", "DELETE", "person.tags.deleted"},
 		{"submitSurvey", "POST", "survey.submitted"},

@@ -137,3 +137,37 @@ func TestFailedMutationsAreNotExpected(t *testing.T) {
 		t.Fatalf("send result = %+v, want 3 failures", res)
 	}
 }
+
+func TestOpenLoopKeepsItsScheduleAndCountsFailures(t *testing.T) {
+	addr := startGateway(t)
+	f := loadgen.NewFleet(loadgen.Config{Addr: addr, Sockets: 5}, 1+60)
+	defer f.Close()
+	if err := f.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	client := loadgen.NewOpenLoopClient()
+	defer client.CloseIdleConnections()
+	last := false
+	o := &loadgen.OpenLoop{Client: client, BaseURL: "http://" + addr + "/api", Token: "user0", Org: 1, Rate: 100,
+		AfterLastSend: func() { last = true }}
+	f.Begin(1, 30)
+	res := o.Run(ctxT(t), f, 1, 30)
+	if res.Sent != 30 || res.OK != 30 || res.Failed != 0 || len(res.Lag) != 30 || !last {
+		t.Fatalf("result = %+v (after-last-send called: %v), want 30 sent and answered", res, last)
+	}
+	// 30 events at 100/s: the last leaves 290 ms after the first, whatever the answers take.
+	if res.SendSpan < 280*time.Millisecond || res.SendSpan > 2*time.Second {
+		t.Fatalf("send span %v, want about 290ms", res.SendSpan)
+	}
+	if !f.Wait(ctxT(t), 150, 2*time.Second) {
+		t.Fatalf("%d of 150 deliveries", f.Delivered())
+	}
+
+	// An unknown token: the upstream answers 401 to every send, and each is counted failed.
+	o.Token = "intruder"
+	f.Begin(31, 30)
+	bad := o.Run(ctxT(t), f, 31, 30)
+	if bad.Sent != 30 || bad.OK != 0 || bad.Failed != 30 || bad.FirstErr == nil {
+		t.Fatalf("result = %+v, want 30 failures", bad)
+	}
+}

@@ -95,3 +95,56 @@ func TestNodePeerAdmitsOnlyMembersOfTheOrg(t *testing.T) {
 		t.Fatalf("connect to /org/2: err = %v, want ErrRefused", err)
 	}
 }
+
+func TestOpenLoopRatesKeepUpAtALowRateOnEverySystem(t *testing.T) {
+	names := []string{systems.Syncgate, systems.NodeCluster, systems.Bare}
+	if _, err := centrifugoCached(); err == nil {
+		names = append(names, systems.Centrifugo)
+	} else {
+		t.Log("centrifugo not built yet (syncbench builds it on first use): its row is skipped here")
+	}
+	e := env(t, names...)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			p := start(t, e, name)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// 20 sockets, 400 and 800 deliveries/s offered for 1 s each: 20 and 40 events.
+			steps, err := scenario.Rates(ctx, p, os.Getpid(), scenario.RateConfig{Sockets: 20, Rates: []float64{400, 800},
+				Duration: time.Second, Warmup: 3, Quiet: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(steps) != 2 {
+				t.Fatalf("%d steps, want 2", len(steps))
+			}
+			for i, want := range []int{20, 40} {
+				s := steps[i]
+				if s.Events != want || s.Send.Sent != want || s.Send.OK != want || s.Send.Failed != 0 || len(s.Send.Lag) != want {
+					t.Fatalf("step %d: events %d, send %+v; want %d sent and answered", i, s.Events, s.Send, want)
+				}
+				if s.Stats.Received != int64(20*want) || s.Stats.Lost != 0 || s.OfferedDeliveries() != int64(20*want) {
+					t.Fatalf("step %d: stats %+v, want %d received, none lost", i, s.Stats, 20*want)
+				}
+				if s.DeliveredShare() != 1 || !s.KeptUp() || s.Window <= 0 || s.GenCoreBusy != -1 {
+					t.Fatalf("step %d: share %v, kept up %v, window %v, gen busy %v", i, s.DeliveredShare(), s.KeptUp(), s.Window, s.GenCoreBusy)
+				}
+			}
+			// The send took about 1 s: an open loop keeps its schedule, not the server's pace.
+			if span := steps[1].Send.SendSpan; span < 900*time.Millisecond || span > 3*time.Second {
+				t.Fatalf("second step sent over %v, want about 1s", span)
+			}
+		})
+	}
+}
+
+// centrifugoCached reports whether the Centrifugo binary is already built.
+func centrifugoCached() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "syncbench", "centrifugo-"+systems.CentrifugoVersion, "centrifugo")
+	_, err = os.Stat(bin)
+	return bin, err
+}

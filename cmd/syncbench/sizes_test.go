@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseSizes(t *testing.T) {
 	got, err := parseSizes("1000x1000@500, 10000x10@0,5x6")
@@ -43,8 +46,58 @@ func TestScenarioFlagsAreValidated(t *testing.T) {
 	if err != nil || len(o.scen.proxyConcs) != 2 || o.scen.proxyConcs[1] != 8 {
 		t.Fatalf("proxy concurrency = %v, %v", o.scen.proxyConcs, err)
 	}
-	need := o.scen.need("all", []string{"syncgate", "node", "bare"})
+	need := o.scen.need("storm", []string{"syncgate", "node", "bare", "centrifugo"})
 	if len(need) != 2 || need[0] != "node" || need[1] != "syncgate" {
 		t.Errorf("need = %v, want [node syncgate] (bare has no admission and no Redis)", need)
+	}
+	need = o.scen.need("proxy", []string{"node"})
+	if strings.Join(need, ",") != "goproxy,nginx,syncgate" {
+		t.Errorf("proxy needs %v, want the Go proxy, nginx and syncgate", need)
+	}
+}
+
+func TestRatesAndCPUListsParse(t *testing.T) {
+	got, err := parseRates("5000, 20k,1.5k")
+	if err != nil || len(got) != 3 || got[0] != 5000 || got[1] != 20000 || got[2] != 1500 {
+		t.Fatalf("parseRates = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "-5", "fast", "5kk"} {
+		if _, err := parseRates(bad); err == nil {
+			t.Errorf("parseRates(%q) accepted", bad)
+		}
+	}
+	cpus, err := parseCPUList("0,2-4")
+	if err != nil || len(cpus) != 4 || cpus[0] != 0 || cpus[3] != 4 {
+		t.Fatalf("parseCPUList = %v, %v", cpus, err)
+	}
+	if _, err := parseCPUList("3-1"); err == nil {
+		t.Error("3-1 accepted")
+	}
+	gen, err := generatorCPUs("0", "")
+	if err != nil || len(gen) == 0 || gen[0] == 0 {
+		t.Fatalf("generator CPUs = %v, %v; want every CPU but 0", gen, err)
+	}
+}
+
+func TestEachScenarioRunsTheSystemsItAppliesTo(t *testing.T) {
+	o, err := parseOptions("all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(only(o.systems, maxrateSystems), ","); got != "syncgate,node,centrifugo,bare" {
+		t.Errorf("maxrate systems = %s (node-cluster needs more than the one core)", got)
+	}
+	if got := strings.Join(only(o.systems, rateSystems), ","); got != "syncgate,node,node-cluster,centrifugo,bare" {
+		t.Errorf("rates systems = %s", got)
+	}
+	if len(o.rate.rateList) != 4 || o.rate.rateList[3] != 100000 || o.reps != 3 {
+		t.Errorf("defaults: rates %v, reps %d", o.rate.rateList, o.reps)
+	}
+	if _, err := parseOptions("rates", []string{"--rates", "x"}); err == nil {
+		t.Error("--rates x accepted")
+	}
+	cmds := reproCommands(o)
+	if !strings.HasPrefix(cmds["rates"], "go run ./cmd/syncbench rates --systems syncgate,node,node-cluster,centrifugo,bare --rates 5000,20000,50000,100000") {
+		t.Errorf("rates command = %s", cmds["rates"])
 	}
 }

@@ -256,7 +256,7 @@ func printReplay(w io.Writer, logFile string, set *triggers.Set, rep openapi.Rep
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nEVENTS\tORGS\tTRIGGER\t")
+	fmt.Fprintln(tw, "\nEVENTS\tORGS\tTRIGGER")
 	silent := 0
 	for _, tc := range rep.Triggers {
 		t := tc.Trigger
@@ -268,7 +268,7 @@ func printReplay(w io.Writer, logFile string, set *triggers.Set, rep openapi.Rep
 		if tc.FromHeader > 0 {
 			note = fmt.Sprintf(" (+%d calls whose org is in the %s header, not in the log)", tc.FromHeader, strings.TrimPrefix(t.Org, "header:"))
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s  %s:%d %s %s%s\t\n", tc.Events, tc.Orgs, t.Event, set.File(), t.Line, t.Method, t.Path, note)
+		fmt.Fprintf(tw, "%d\t%d\t%s  %s:%d %s %s%s\n", tc.Events, tc.Orgs, t.Event, set.File(), t.Line, t.Method, t.Path, note)
 	}
 	tw.Flush()
 	if silent > 0 {
@@ -285,7 +285,7 @@ func printReplay(w io.Writer, logFile string, set *triggers.Set, rep openapi.Rep
 	fmt.Fprintf(w, "\n%d 2xx mutations matched no trigger (draft event names):\n", n)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, u := range rep.Unmatched {
-		fmt.Fprintf(tw, "%d\t%s %s\t%s\t\n", u.Count, u.Method, u.Path, u.Event)
+		fmt.Fprintf(tw, "%d\t%s %s\t%s\n", u.Count, u.Method, u.Path, u.Event)
 	}
 	tw.Flush()
 }

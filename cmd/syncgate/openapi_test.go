@@ -38,12 +38,12 @@ func TestFromOpenAPICoverageReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, _ = callMain("coverage", "--openapi", zetkinSpec, "--triggers", out)
-	if code != 1 || !strings.Contains(stdout, "zetkin-api.yaml:307: DELETE /orgs/{orgId}/calls/{callId} (deleteCall)") ||
+	if code != 1 || !strings.Contains(stdout, "zetkin-api.yaml:309: DELETE /orgs/{orgId}/calls/{callId} (deleteCall)") ||
 		!strings.Contains(stdout, "triggers.yaml:7: gone.deleted: DELETE /orgs/{orgId}/gone/{goneId}") {
 		t.Fatalf("coverage of a stale file: exit %d\n%s", code, stdout)
 	}
 	code, stdout, _ = callMain("coverage", "--openapi", zetkinSpec, "--triggers", out, "--format", "github")
-	if code != 1 || !strings.Contains(stdout, "::error file=../../examples/openapi/zetkin-api.yaml,line=307,title=syncgate%3A mutation without a trigger::DELETE /orgs/{orgId}/calls/{callId} (deleteCall)") ||
+	if code != 1 || !strings.Contains(stdout, "::error file=../../examples/openapi/zetkin-api.yaml,line=309,title=syncgate%3A mutation without a trigger::DELETE /orgs/{orgId}/calls/{callId} (deleteCall)") ||
 		!strings.Contains(stdout, "::error file="+ghProp(out)+",line=7,title=syncgate%3A trigger matches no operation::gone.deleted") {
 		t.Fatalf("github format: exit %d\n%s", code, stdout)
 	}
