@@ -151,10 +151,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		Publisher:       g,
 		Rewrite:         g.rewriteFor(cfg),
 		Logger:          log,
-		OnUnmatched: func(method, path string) {
-			g.metrics.unmatched.Inc()
-			g.noteUnmatched(method, path)
-		},
+		OnUnmatched: g.noteUnmatched,
 	})
 	if err != nil {
 		g.members.Close()

@@ -61,8 +61,9 @@ const maxUnmatched = 500
 func (g *Gateway) noteUnmatched(method, path string) {
 	set := g.triggers.Load()
 	if _, ignored := set.Ignores(method, path); ignored {
-		return
+		return // a deliberate gap (ignore: in the trigger file): neither counted nor listed
 	}
+	g.metrics.unmatched.Inc()
 	g.unmatched.addShape(method, PathShapeFor(path, set.OrgParam()))
 }
 

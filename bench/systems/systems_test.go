@@ -2,6 +2,9 @@ package systems
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/syncgate/syncgate/triggers"
@@ -24,10 +27,10 @@ func TestTriggerFileLoadsAndFiresOnTheRowPut(t *testing.T) {
 
 func TestUnknownSystemsAreRejected(t *testing.T) {
 	env := Env{WorkDir: t.TempDir()}
-	if err := Prepare(context.Background(), env, []string{"nginx"}); err == nil {
+	if err := Prepare(context.Background(), env, []string{"apache"}); err == nil {
 		t.Fatal("Prepare accepted an unknown system")
 	}
-	if _, err := Start(context.Background(), env, "nginx"); err == nil {
+	if _, err := Start(context.Background(), env, "apache"); err == nil {
 		t.Fatal("Start accepted an unknown system")
 	}
 }
@@ -56,6 +59,40 @@ func TestRedisURLReachesBothKindsOfServer(t *testing.T) {
 	for _, a := range gatewayArgs(env, "127.0.0.1:1") {
 		if a == "--redis" {
 			t.Fatal("--redis passed without a Redis URL")
+		}
+	}
+}
+
+func TestPinnedServersRunUnderTaskset(t *testing.T) {
+	cmd := exec.Command("/bin/server", "--listen", "x")
+	cmd.Dir = "/d"
+	if got := pin(Env{}, cmd); got != cmd {
+		t.Fatal("an unpinned command was wrapped")
+	}
+	got := pin(Env{ServerCPUs: "0"}, cmd)
+	if want := []string{"taskset", "-c", "0", "/bin/server", "--listen", "x"}; strings.Join(got.Args, " ") != strings.Join(want, " ") || got.Dir != "/d" {
+		t.Fatalf("pinned command = %v in %s, want %v in /d", got.Args, got.Dir, want)
+	}
+}
+
+func TestNginxConfProxiesAPIOntoTheUpstreamBase(t *testing.T) {
+	env := Env{WorkDir: t.TempDir(), Upstream: "http://127.0.0.1:9000/v1"}
+	conf, err := writeNginxConf(env, "127.0.0.1:8095")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server 127.0.0.1:9000; keepalive 256;", "listen 127.0.0.1:8095;", "proxy_pass http://api/v1/;", `proxy_set_header Connection "";`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("nginx.conf lacks %q:\n%s", want, b)
+		}
+	}
+	if _, err := exec.LookPath("nginx"); err == nil {
+		if out, err := exec.Command("nginx", "-t", "-c", conf, "-e", "stderr").CombinedOutput(); err != nil {
+			t.Fatalf("nginx -t: %v\n%s", err, out)
 		}
 	}
 }
