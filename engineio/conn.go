@@ -122,8 +122,8 @@ func (c *Conn) takeLocked() []*Packet {
 
 // recycle hands a written batch back for reuse, dropping its packet references.
 func (c *Conn) recycle(batch []*Packet) {
-	if cap(batch) > 256 {
-		return
+	if cap(batch) > maxKeptFrames {
+		return // a burst's long list is not kept by an idle connection
 	}
 	clear(batch)
 	c.mu.Lock()

@@ -115,3 +115,22 @@ func TestIdleClientProcess(t *testing.T) {
 		_ = ws.Close()
 	}
 }
+
+// BenchmarkIdleAfterBurstMemory reports the Go heap each websocket keeps once a burst of
+// queued frames (500 per connection, written by the writer in as few writevs as it may)
+// has been delivered: what an idle connection holds after a busy moment. b.N is ignored.
+func BenchmarkIdleAfterBurstMemory(b *testing.B) {
+	const n, burst = 200, 500
+	f := newBenchFleet(b, n)
+	p := NewMessage([]byte(`2/org/1,["person.updated",{"id":42}]`))
+	frame := int64(len(p.wsFrame()))
+	_, heap0, _ := idleMemory()
+	for _, c := range f.conns {
+		for range burst {
+			_ = c.Send(p)
+		}
+	}
+	f.await(b, frame*n*burst)
+	_, heap1, _ := idleMemory()
+	b.ReportMetric(float64(heap1-heap0)/n, "kept-B/conn")
+}

@@ -180,8 +180,11 @@ func (c *Conn) nextBatch() (batch []*Packet, more bool) {
 	return batch, true
 }
 
-// maxKeptFrames bounds the frame list a connection keeps between writes (24 bytes each).
+// maxKeptFrames bounds the frame and packet lists a connection keeps between writes.
 const maxKeptFrames = 16
+
+// maxWritevFrames bounds the frames written by one writev.
+const maxWritevFrames = 64
 
 // writeBatch writes batch's frames with one writev.
 func (c *Conn) writeBatch(nc net.Conn, batch []*Packet) error {
@@ -195,8 +198,16 @@ func (c *Conn) writeBatch(nc net.Conn, batch []*Packet) error {
 		c.writeDeadline = now.Add(c.srv.opts.WriteTimeout)
 		_ = nc.SetWriteDeadline(c.writeDeadline)
 	}
-	c.wbufs = frames // WriteTo consumes c.wbufs; frames keeps the backing array
-	_, err := c.wbufs.WriteTo(nc)
+	var err error
+	for rest := frames; len(rest) > 0 && err == nil; {
+		// At most maxWritevFrames per writev: the kernel call keeps its iovec array on
+		// the connection for good (up to 16 KiB after a burst of 1,024 frames), and
+		// that many frames already make the call's own cost negligible.
+		n := min(len(rest), maxWritevFrames)
+		c.wbufs = rest[:n] // WriteTo consumes c.wbufs; frames keeps the backing array
+		_, err = c.wbufs.WriteTo(nc)
+		rest = rest[n:]
+	}
 	c.wbufs = nil
 	clear(frames) // the frames belong to shared packets: do not keep them alive
 	if cap(frames) <= maxKeptFrames {

@@ -79,7 +79,7 @@ type rig struct {
 
 // newRig starts upstream (if non-nil) and a proxy in front of it at /v1.
 // tweak may adjust the Config before New.
-func newRig(t *testing.T, upstream http.Handler, tweak func(*Config)) *rig {
+func newRig(t testing.TB, upstream http.Handler, tweak func(*Config)) *rig {
 	t.Helper()
 	r := &rig{pub: newRecorder(), done: make(chan struct{}, 64)}
 	upURL := "http://127.0.0.1:1/v1" // no upstream: the test's tweak sets Upstream
@@ -115,7 +115,7 @@ func newRig(t *testing.T, upstream http.Handler, tweak func(*Config)) *rig {
 }
 
 // do sends a request to the proxy and returns the response with its body read.
-func (r *rig) do(t *testing.T, method, path string, body io.Reader, header http.Header) (*http.Response, []byte) {
+func (r *rig) do(t testing.TB, method, path string, body io.Reader, header http.Header) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, r.proxy.URL+path, body)
 	if err != nil {
@@ -138,7 +138,7 @@ func (r *rig) do(t *testing.T, method, path string, body io.Reader, header http.
 
 // waitDone waits until the proxy handler has returned once; firing happens
 // before it returns, so afterwards the recorder holds everything fired.
-func (r *rig) waitDone(t *testing.T) {
+func (r *rig) waitDone(t testing.TB) {
 	t.Helper()
 	select {
 	case <-r.done:

@@ -260,15 +260,12 @@ func BenchmarkMutationResponse(b *testing.B) {
 				q = NewPublishQueue(pub, QueueOptions{Logger: quiet})
 				pub = q
 			}
-			t := &testing.T{}
-			r := newRig(t, okUpstream(200, `{}`), func(c *Config) { c.Publisher = pub })
-			defer r.upstream.Close()
-			defer r.proxy.Close()
+			r := newRig(b, okUpstream(200, `{}`), func(c *Config) { c.Publisher = pub })
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				resp, _ := r.do(t, "PUT", "/api/orgs/1/people/views/2/rows/3", nil, nil)
-				r.waitDone(t)
+				resp, _ := r.do(b, "PUT", "/api/orgs/1/people/views/2/rows/3", nil, nil)
+				r.waitDone(b)
 				if resp.StatusCode != 200 {
 					b.Fatalf("status %d", resp.StatusCode)
 				}

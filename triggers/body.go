@@ -45,6 +45,26 @@ func decodeJSON(raw []byte) (any, bool) {
 // ID-like strings count; anything else (objects, arrays, bools, null,
 // fractions, exponents, negatives, missing) reports false.
 func (l *lazyJSON) lookup(path []string) (any, bool) {
+	cur, ok := l.walk(path)
+	if !ok {
+		return nil, false
+	}
+	switch v := cur.(type) {
+	case json.Number:
+		if s := string(v); allDigits(s) && len(s) <= maxIDLen {
+			return idValue(s), true
+		}
+	case string:
+		if isID(v) {
+			return idValue(v), true
+		}
+	}
+	return nil, false
+}
+
+// walk follows a dotted path (object keys, or decimal indexes into arrays) and returns
+// the value found there.
+func (l *lazyJSON) walk(path []string) (any, bool) {
 	cur, ok := l.doc()
 	if !ok {
 		return nil, false
@@ -65,15 +85,11 @@ func (l *lazyJSON) lookup(path []string) (any, bool) {
 			return nil, false
 		}
 	}
-	switch v := cur.(type) {
-	case json.Number:
-		if s := string(v); allDigits(s) && len(s) <= maxIDLen {
-			return idValue(s), true
-		}
-	case string:
-		if isID(v) {
-			return idValue(v), true
-		}
-	}
-	return nil, false
+	return cur, true
+}
+
+// numberText returns the text of a JSON number decoded with UseNumber.
+func numberText(v any) (string, bool) {
+	n, ok := v.(json.Number)
+	return string(n), ok
 }

@@ -19,7 +19,7 @@ var (
 	eventName = regexp.MustCompile(`^[a-z0-9_.:-]+$`)
 	// headerToken is an HTTP header field name (RFC 9110 token).
 	headerToken = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-	entryKeys   = []string{"event", "method", "path", "org", "room", "from_response"}
+	entryKeys   = []string{"event", "method", "path", "org", "room", "from_response", "coalesce", "version_from", "meta"}
 	mutating    = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 )
 
@@ -207,6 +207,16 @@ func (p *parser) entry(item *yaml.Node) *trigger {
 	if n := fields["room"]; n != nil {
 		p.triggerRoom(t, n, placeholders)
 	}
+	if n := fields["coalesce"]; n != nil {
+		p.coalesceKey(t, n)
+	}
+	if n := fields["version_from"]; n != nil {
+		p.versionFrom(t, n)
+	}
+	if n := fields["meta"]; n != nil {
+		p.metaList(t, n)
+	}
+	p.checkMetaKey(t, placeholders)
 	if len(p.problems) > before {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package triggers
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Event is one invalidation event fired by a successful mutating call.
 //
@@ -15,7 +18,11 @@ type Event struct {
 	// Name is the event name from the trigger file, matching [a-z0-9_.:-]+.
 	Name string
 	// Data maps payload keys to IDs: int64 when the value is all digits and
-	// fits, else a string matching [A-Za-z0-9_-]{1,64}. Never nil.
+	// fits, else a string matching [A-Za-z0-9_-]{1,64}. Never nil. The one
+	// exception is MetaKey ("_meta"), present only when the trigger asks for
+	// metadata (version_from:, meta:) and some was found: a map[string]any of
+	// MetaVersion, MetaRequestID and MetaETag to bounded strings, the same
+	// values as Version, RequestID and ETag.
 	Data map[string]any
 	// Room optionally narrows delivery to one room inside the org namespace;
 	// "" means the whole namespace.
@@ -32,6 +39,26 @@ type Event struct {
 	// call for and a fixed org is the operator's choice; an org from a header is
 	// the caller's say-so, so the publisher must check the caller is a member.
 	OrgFrom string
+	// Coalesce is the trigger's coalesce: window: the publisher may merge the
+	// events of one org, name and room fired within it into one delivery
+	// (package coalesce). 0 means deliver at once.
+	Coalesce time.Duration
+	// Version is the response value the trigger's version_from: names, if it has
+	// the version shape ([A-Za-z0-9._:+-]{1,64}, or a non-negative integer).
+	Version string
+	// RequestID is the call's X-Request-Id when the trigger's meta: lists request_id.
+	RequestID string
+	// ETag is the response's ETag when the trigger's meta: lists etag.
+	ETag string
+}
+
+// setMeta records an event's metadata both in its fields and in Data[MetaKey], which
+// is what the sockets receive.
+func (e *Event) setMeta(m map[string]any) {
+	e.Version, _ = m[MetaVersion].(string)
+	e.RequestID, _ = m[MetaRequestID].(string)
+	e.ETag, _ = m[MetaETag].(string)
+	e.Data[MetaKey] = m
 }
 
 // Values of Event.OrgFrom besides "header:NAME".

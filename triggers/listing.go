@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,6 +23,12 @@ type Trigger struct {
 	Org string
 	// FromResponse lists its from_response keys, in file order.
 	FromResponse []string
+	// Coalesce is its coalesce: window, 0 when absent.
+	Coalesce time.Duration
+	// VersionFrom is its version_from: path, "" when absent.
+	VersionFrom string
+	// Meta lists its meta: items (request_id, etag).
+	Meta []string
 }
 
 // OrgFromHeader reports whether the trigger reads its org from a request header.
@@ -60,6 +67,7 @@ func (t *trigger) describe() Trigger {
 	for _, fr := range t.fromResp {
 		d.FromResponse = append(d.FromResponse, fr.key)
 	}
+	t.describeDelivery(&d)
 	return d
 }
 
@@ -78,7 +86,7 @@ func (s *Set) MatchTriggers(method, path string, reqHeader http.Header, respBody
 	body := lazyJSON{raw: respBody}
 	var out []Fired
 	for _, i := range idx {
-		if ev, ok := s.triggers[i].fire(s.ids, segs, reqHeader, &body); ok {
+		if ev, ok := s.triggers[i].fire(s.ids, segs, reqHeader, nil, &body); ok {
 			out = append(out, Fired{Trigger: i, Event: ev})
 		}
 	}

@@ -38,7 +38,11 @@ type trigger struct {
 	room      []roomPart
 	roomLine  int    // line of room:, for warnings
 	roomText  string // the room template as written
+	delivery  delivery // coalesce:, version_from:, meta:
 }
+
+// readsBody reports whether the trigger needs the response body.
+func (t *trigger) readsBody() bool { return len(t.fromResp) > 0 || t.delivery.versionPath != nil }
 
 // Set is an immutable, validated set of triggers, safe for concurrent use.
 // A nil *Set matches nothing.
@@ -96,7 +100,7 @@ func newSet(ts []*trigger) *Set {
 			s.roots[t.method] = root
 		}
 		root.insert(t.segs, i)
-		if len(t.fromResp) > 0 {
+		if t.readsBody() {
 			s.anyBody = true
 		}
 	}
@@ -133,7 +137,7 @@ func (s *Set) NeedsBody(method, path string) bool {
 	}
 	idx, _ := s.candidates(method, path)
 	for _, i := range idx {
-		if len(s.triggers[i].fromResp) > 0 {
+		if s.triggers[i].readsBody() {
 			return true
 		}
 	}
@@ -148,6 +152,12 @@ func (s *Set) NeedsBody(method, path string) bool {
 // an Incomplete event, which the caller turns into a resync of the org; a
 // trigger whose org is not an ID is skipped.
 func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte) []Event {
+	return s.MatchResponse(method, path, reqHeader, nil, respBody)
+}
+
+// MatchResponse is Match with the response's header too, where a trigger's meta: [etag]
+// reads the ETag (Match passes none, so its events carry no etag).
+func (s *Set) MatchResponse(method, path string, reqHeader, respHeader http.Header, respBody []byte) []Event {
 	idx, segs := s.candidates(method, path)
 	if len(idx) == 0 {
 		return nil
@@ -155,7 +165,7 @@ func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte)
 	body := lazyJSON{raw: respBody}
 	var events []Event
 	for _, i := range idx {
-		if ev, ok := s.triggers[i].fire(s.ids, segs, reqHeader, &body); ok {
+		if ev, ok := s.triggers[i].fire(s.ids, segs, reqHeader, respHeader, &body); ok {
 			events = append(events, ev)
 		}
 	}
@@ -164,7 +174,7 @@ func (s *Set) Match(method, path string, reqHeader http.Header, respBody []byte)
 
 // fire builds the event of a trigger whose path shape matched segs; ids is the set's
 // org ID format.
-func (t *trigger) fire(ids orgid.Format, segs []string, h http.Header, body *lazyJSON) (Event, bool) {
+func (t *trigger) fire(ids orgid.Format, segs []string, h, respHeader http.Header, body *lazyJSON) (Event, bool) {
 	var org, from string
 	switch t.orgKind {
 	case orgFromPath:
@@ -197,9 +207,12 @@ func (t *trigger) fire(ids orgid.Format, segs []string, h http.Header, body *laz
 		}
 		data[fr.key] = v
 	}
-	ev := Event{Org: org, Name: t.name, Data: data, OrgFrom: from}
+	ev := Event{Org: org, Name: t.name, Data: data, OrgFrom: from, Coalesce: t.delivery.coalesce}
 	if t.room != nil {
 		ev.Room = expandRoom(t.room, org, data)
+	}
+	if m := t.meta(h, respHeader, body); m != nil {
+		ev.setMeta(m)
 	}
 	return ev, true
 }

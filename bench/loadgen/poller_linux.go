@@ -89,7 +89,11 @@ func (l *epollLoop) run(f *Fleet) {
 	defer close(l.done)
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
+		// A bounded wait (1 ms) and the Gosched below bring the loop back through Go's
+		// scheduler often: a P held by a goroutine blocked in a raw syscall runs neither the
+		// timers nor the goroutines queued on it until sysmon takes it back, which can take
+		// 10 ms — and the open-loop sender's schedule would slip by that much.
+		n, err := unix.EpollWait(l.epfd, events, 1)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -112,6 +116,9 @@ func (l *epollLoop) run(f *Fleet) {
 			}
 			s.rmu.Unlock()
 		}
+		// Let other goroutines (and due timers) have the P between batches: a loop reading
+		// a burst of deliveries keeps it for milliseconds otherwise.
+		runtime.Gosched()
 	}
 }
 

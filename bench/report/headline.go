@@ -245,11 +245,11 @@ func proxyRows(run Run) []headlineRow {
 		if ng == nil {
 			continue
 		}
-		p50 := "n/a (nginx added nothing)"
+		p50 := fmt.Sprintf("n/a: nginx added no p50 (%s vs %s)", signedDur(s.AddP50), signedDur(ng.AddP50))
 		if ng.AddP50 > 0 {
 			p50 = fmt.Sprintf("%.2f× (%s vs %s)", float64(s.AddP50)/float64(ng.AddP50), signedDur(s.AddP50), signedDur(ng.AddP50))
 		}
-		loss := "n/a (nginx lost nothing)"
+		loss := fmt.Sprintf("n/a: nginx lost no throughput (%.1f%% vs %.1f%%)", 100*s.Loss, 100*ng.Loss)
 		if ng.Loss > 0 {
 			loss = fmt.Sprintf("%.2f× (%.1f%% vs %.1f%%)", s.Loss/ng.Loss, 100*s.Loss, 100*ng.Loss)
 		}

@@ -107,8 +107,8 @@ func writeRates(b *strings.Builder, rs []scenario.RateStep, cmd string) {
 		fmt.Fprintf(b, " Reproduce: `%s`.", cmd)
 	}
 	b.WriteString("\n\n### Medians\n\n")
-	b.WriteString("| offered deliveries/s | system | kept up | server CPU µs/delivery | syncgate ÷ this, CPU | p50 | p99 | max | delivered in time | failed mutations | lost | server CPU % | generator CPU % | generator lag p99 | late sends | reps |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| offered deliveries/s | system | kept up | server CPU µs/delivery | syncgate ÷ this, CPU | p50 | p99 | max | delivered in time | failed mutations | lost | server CPU % | generator CPU % | generator lag p99 | late sends | generator-bound reps | reps |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	sum := SummarizeRates(rs)
 	byRate := slices.Clone(sum)
 	slices.SortStableFunc(byRate, func(x, y RateSummary) int { return cmp.Compare(x.Offered, y.Offered) })
@@ -117,9 +117,9 @@ func writeRates(b *strings.Builder, rs []scenario.RateStep, cmd string) {
 		if sg := findRate(sum, "syncgate", s.Offered); sg != nil && s.System != "syncgate" && s.KeptUp() && sg.KeptUp() && s.CPUPerDel > 0 {
 			rel = fmt.Sprintf("%.2f×", sg.CPUPerDel/s.CPUPerDel)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %s | %s | %s | %s | %.1f%% | %d of %d | %d | %.0f%% | %.0f%% | %s | %d | %d |\n",
+		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %s | %s | %s | %s | %.1f%% | %d of %d | %d | %.0f%% | %.0f%% | %s | %d | %d | %d |\n",
 			thousands(s.Offered), s.System, keptWord(s), s.CPUPerDel, rel, dur(s.P50), dur(s.P99), dur(s.Max), 100*s.Share,
-			s.Failed, s.Sent, s.Lost, s.ServerCPU, s.GenCPU, dur(s.LagP99), s.Late, s.Reps)
+			s.Failed, s.Sent, s.Lost, s.ServerCPU, s.GenCPU, dur(s.LagP99), s.Late, s.GenBnd, s.Reps)
 	}
 	writeSteps(b, rs)
 }
@@ -146,6 +146,13 @@ func writeSteps(b *strings.Builder, rs []scenario.RateStep) {
 			fmt.Fprintf(b, "\n%s rep %d at %s/s, first failed mutation: `%v`\n", r.System, r.Rep, thousands(r.Offered), r.Send.FirstErr)
 		}
 	}
+}
+
+func pct(share float64) string {
+	if share < 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", 100*share)
 }
 
 func yesNoPlain(ok bool) string {
@@ -197,7 +204,12 @@ func rampLimit(steps []scenario.RateStep) MaxRateResult {
 		}
 		if s.GeneratorBound() {
 			m.Open = true
-			m.Reason = fmt.Sprintf("generator-bound at %s/s: not the server's limit", thousands(s.Offered))
+			kept := "kept up"
+			if !s.KeptUp() {
+				kept = fmt.Sprintf("did not keep up (%.1f%% in time, p99 %s)", 100*s.DeliveredShare(), dur(s.Stats.Percentile(.99)))
+			}
+			m.Reason = fmt.Sprintf("generator-bound at %s/s (%s; generator lag p99 %s, its CPUs %s busy): not reported as the server's limit",
+				thousands(s.Offered), kept, dur(s.Send.LagPercentile(.99)), pct(s.GenCoreBusy))
 			return m
 		}
 		if !s.KeptUp() {

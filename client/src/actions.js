@@ -10,7 +10,7 @@ export const SOCKET_STATUS = 'socket/status';
 
 /**
  * @typedef {{type: 'socket', payload: {name: string, data: unknown}}} SocketAction
- * @typedef {{type: 'socket/resync', payload: {org: string, reason: string}}} ResyncAction
+ * @typedef {{type: 'socket/resync', payload: {org: string, reason: string, event?: string}}} ResyncAction
  */
 
 /**
@@ -27,10 +27,12 @@ export function socketAction(name, data) {
  * resyncAction tells the app that events may have been missed in org.
  * @param {string} org
  * @param {string} reason "reconnect" (a reconnect that did not recover) or the server's reason
+ * @param {string} [event] the one event whose data is stale (a scoped resync: the gateway
+ *   coalesced a burst of it past its cap, reason "coalesced"); absent: everything is
  * @returns {ResyncAction}
  */
-export function resyncAction(org, reason) {
-  return { type: SOCKET_RESYNC, payload: { org, reason } };
+export function resyncAction(org, reason, event) {
+  return { type: SOCKET_RESYNC, payload: event ? { org, reason, event } : { org, reason } };
 }
 
 /**

@@ -8,6 +8,10 @@ import { CONNECTED, OFFLINE, RECONNECTING, initialStatus, sameStatus } from './s
 
 /** @typedef {import('./status.js').ConnectionStatus} ConnectionStatus */
 /** @typedef {import('socket.io-client').Socket} Socket */
+/**
+ * @typedef {{org: string, reason: string, event?: string}} ResyncInfo a resync: of the whole
+ *   org, or, with event, of what that one event invalidates
+ */
 
 /** The gateway's own events. */
 const EVENT_RESYNC = 'resync';
@@ -34,7 +38,8 @@ export function orgId(org) {
 
 /**
  * @typedef {object} SyncClientOptions
- * @property {(action: any) => unknown} dispatch the Redux store's dispatch
+ * @property {(action: any) => unknown} [dispatch] the Redux store's dispatch; without one
+ *   (TanStack Query, RTK Query bindings, plain listeners) the kit only calls its listeners
  * @property {string} [url] origin of the gateway, e.g. "https://sync.example.org"; "" (the
  *   default) is the page's own origin
  * @property {number|string|null} [org] organization to join at once
@@ -78,13 +83,32 @@ export function createSyncClient(options) {
     dispatch, url = '', clientEvents, socketOptions = {}, ackTimeout = 5000,
     retryDelay = { min: 1000, max: 30000 }, io = defaultIo,
   } = options || /** @type {any} */ ({});
-  if (typeof dispatch !== 'function') throw new TypeError('syncgate: options.dispatch is required');
+  if (dispatch !== undefined && typeof dispatch !== 'function') throw new TypeError('syncgate: options.dispatch must be a function');
+  const send = dispatch || (() => {});
   const declared = clientEvents ? new Set(clientEvents) : null;
 
   /** @type {ConnectionStatus} */
   let status = initialStatus;
   /** @type {Set<(s: ConnectionStatus) => void>} */
   const listeners = new Set();
+  /** @type {Set<(name: string, data: unknown) => void>} */
+  const eventListeners = new Set();
+  /** @type {Set<(r: ResyncInfo) => void>} */
+  const resyncListeners = new Set();
+
+  /**
+   * emitResync tells Redux and the resync listeners that cached data is stale.
+   * @param {string} org
+   * @param {string} reason
+   * @param {string} [event] set for a resync scoped to one event (a burst the gateway
+   *   coalesced past its cap, or an event whose IDs it could not read)
+   */
+  function emitResync(org, reason, event) {
+    send(resyncAction(org, reason, event));
+    /** @type {ResyncInfo} */
+    const info = event ? { org, reason, event } : { org, reason };
+    for (const l of [...resyncListeners]) l(info);
+  }
   /** @type {Conn|null} */
   let conn = null;
   /** Rooms of the current org, joined again after every connect that was not recovered. */
@@ -104,7 +128,7 @@ export function createSyncClient(options) {
     });
     if (sameStatus(status, next)) return;
     status = next;
-    dispatch({ type: SOCKET_STATUS, payload: next });
+    send({ type: SOCKET_STATUS, payload: next });
     for (const l of [...listeners]) l(next);
   }
 
@@ -135,17 +159,22 @@ export function createSyncClient(options) {
     socket.onAny((name, ...args) => {
       if (!live()) return;
       const data = args[0];
-      dispatch(socketAction(name, data));
+      send(socketAction(name, data));
       if (name === EVENT_REVOKED) {
         c.revoked = reasonOf(data) || 'revoked';
       } else if (name === EVENT_RESYNC) {
         const reason = reasonOf(data) || EVENT_RESYNC;
-        // A reconnect that was not recovered has just dispatched its resync; the gateway's
-        // own "recovery failed" says the same thing again.
-        if (!(c.resynced && reason === RECOVERY_FAILED)) {
+        const event = eventOf(data);
+        if (event) {
+          emitResync(org, reason, event);
+        } else if (!(c.resynced && reason === RECOVERY_FAILED)) {
+          // A reconnect that was not recovered has just dispatched its resync; the
+          // gateway's own "recovery failed" says the same thing again.
           c.resynced = true;
-          dispatch(resyncAction(org, reason));
+          emitResync(org, reason);
         }
+      } else {
+        for (const l of [...eventListeners]) l(name, data);
       }
     });
 
@@ -157,7 +186,7 @@ export function createSyncClient(options) {
       setStatus(org, CONNECTED, null, { recovered });
       if (c.everConnected && !recovered) {
         c.resynced = true;
-        dispatch(resyncAction(org, 'reconnect'));
+        emitResync(org, 'reconnect');
       }
       c.everConnected = true;
       if (!recovered) {
@@ -286,6 +315,27 @@ export function createSyncClient(options) {
     },
 
     /**
+     * onEvent calls fn(name, data) for every event of the joined org's namespace except the
+     * gateway's own (resync, revoked); it returns a function that stops that.
+     * @param {(name: string, data: unknown) => void} fn
+     */
+    onEvent(fn) {
+      eventListeners.add(fn);
+      return () => { eventListeners.delete(fn); };
+    },
+
+    /**
+     * onResync calls fn({org, reason, event?}) when cached data may be stale: of the whole
+     * org, or, with `event`, of what that event invalidates. It returns a function that
+     * stops that.
+     * @param {(r: ResyncInfo) => void} fn
+     */
+    onResync(fn) {
+      resyncListeners.add(fn);
+      return () => { resyncListeners.delete(fn); };
+    },
+
+    /**
      * switchOrg leaves the current org's namespace (its events stop at once) and joins org's;
      * null just leaves. Switching to the org already joined (or being joined) does nothing;
      * use reconnect() after a login.
@@ -366,6 +416,15 @@ export function createSyncClient(options) {
 
   if (options.org !== undefined && options.org !== null) client.switchOrg(options.org);
   return client;
+}
+
+/**
+ * @param {unknown} data
+ * @returns {string}
+ */
+function eventOf(data) {
+  const e = data && typeof data === 'object' ? /** @type {any} */ (data).event : undefined;
+  return typeof e === 'string' ? e : '';
 }
 
 /**

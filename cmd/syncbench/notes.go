@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 
 	"github.com/syncgate/syncgate/bench/systems"
@@ -17,6 +18,7 @@ func runNotes(o options) []string {
 		"centrifugo: Centrifugo " + systems.CentrifugoVersion + " (built with `go install github.com/centrifugal/centrifugo/v6@" + systems.CentrifugoVersion + "`), memory engine, namespace `org` (channel `org:N` per org), connect proxy to a relay (bench/peers/centrifugo) that checks the membership with the upstream using the token in the connect data and subscribes the connection server-side; the relay forwards the PUT upstream and, on 2xx, publishes through Centrifugo's HTTP API before answering. Its CPU is relay + Centrifugo. Clients speak Centrifugo's JSON protocol over websocket (same generator).",
 		"bare: bench/peers/bare (gorilla/websocket, one shared frame per event, a writer per connection writing its queue with one writev, no write deadline, no proxy, no upstream, no admission): the limit.",
 		"Latency: from the send of the triggering PUT to the event's arrival (the generator's schedule lag is reported apart). Kept up: ≥ 95% of the offered deliveries (every send, failed ones included) arrived within " + o.rate.drain.String() + " of the last send, and p99 ≤ 100 ms.",
+		"Tools: " + toolVersions() + ".",
 		fmt.Sprintf("Medians are taken over one repetition set of this run (same machine, same build, nothing mixed in from other runs): %d repetition(s) of each scenario (--reps), %d ramp(s) per system for max rate (--maxrate-reps); every repetition is listed.", o.reps, o.rate.maxrateReps),
 	}
 }
@@ -44,4 +46,21 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// toolVersions names the nginx and taskset the run uses (when installed).
+func toolVersions() string {
+	var out []string
+	for _, t := range []struct {
+		name string
+		args []string
+	}{{"nginx", []string{"-v"}}, {"taskset", []string{"--version"}}} {
+		b, err := exec.Command(t.name, t.args...).CombinedOutput()
+		if err != nil {
+			out = append(out, t.name+" not installed yet")
+			continue
+		}
+		out = append(out, strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "nginx version: ")))
+	}
+	return strings.Join(out, ", ")
 }

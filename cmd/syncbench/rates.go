@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -257,13 +256,4 @@ func cpuList(cpus []int) string {
 		s[i] = strconv.Itoa(c)
 	}
 	return strings.Join(s, ",")
-}
-
-// tasksetVersion says which taskset pins the servers (for the report).
-func tasksetVersion() string {
-	out, err := exec.Command("taskset", "--version").Output()
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(out))
 }
