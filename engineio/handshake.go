@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,8 +14,12 @@ import (
 // each part capped (see HandshakeHeaders and the Max* constants): not a copy of the request.
 type Handshake struct {
 	// Header holds only the HandshakeHeaders of the request, each at most HandshakeHeaderBytes.
-	Header     http.Header
-	Query      url.Values // the query string's first HandshakeQueryBytes, cut between parameters
+	Header http.Header
+	// Query holds the parameters of the query string's first HandshakeQueryBytes (cut
+	// between parameters) other than Engine.IO's own (EIO, transport, sid, t, j, b64);
+	// nil when there are none, as for the official clients: a parsed query kept by every
+	// idle session cost about 400 bytes.
+	Query      url.Values
 	RemoteAddr string     // the peer address ("host:port")
 	ClientIP   netip.Addr // Options.ClientIP of the request: the address per-IP limits count
 	Host       string     // at most HandshakeHostBytes
@@ -37,7 +42,7 @@ const (
 )
 
 func newHandshake(r *http.Request, ip netip.Addr) *Handshake {
-	h := make(http.Header, len(HandshakeHeaders))
+	h := http.Header{} // empty maps are not allocated until a header is kept
 	for _, name := range HandshakeHeaders {
 		if vs := keepValues(name, r.Header.Values(name)); len(vs) > 0 {
 			h[name] = vs
@@ -91,6 +96,33 @@ func capQuery(raw string) url.Values {
 			raw = ""
 		}
 	}
+	if !hasOwnParams(raw) {
+		return nil
+	}
 	q, _ := url.ParseQuery(raw) // the parameters that parse; the first error is not fatal here
+	for _, k := range engineParams {
+		delete(q, k)
+	}
+	if len(q) == 0 {
+		return nil
+	}
 	return q
+}
+
+// engineParams are the query parameters of the Engine.IO protocol itself.
+var engineParams = []string{"EIO", "transport", "sid", "t", "j", "b64"}
+
+// hasOwnParams reports whether raw has a parameter that is not one of engineParams, without
+// parsing it into a map.
+func hasOwnParams(raw string) bool {
+	for param := range strings.SplitSeq(raw, "&") {
+		if param == "" {
+			continue
+		}
+		key, _, _ := strings.Cut(param, "=")
+		if !slices.Contains(engineParams, key) {
+			return true
+		}
+	}
+	return false
 }

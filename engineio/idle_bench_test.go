@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,12 @@ func BenchmarkIdleWebsocketMemory(b *testing.B) {
 	}
 	time.Sleep(time.Second)
 	rss1, heap1, stack1 := idleMemory()
+	if path := os.Getenv("ENGINEIO_IDLE_HEAP_PROFILE"); path != "" { // what the idle connections hold
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
+	}
 	b.ReportMetric(float64(rss1-rss0)/1024/n, "rss-KiB/conn")
 	b.ReportMetric(float64(heap1-heap0)/1024/n, "heap-KiB/conn")
 	b.ReportMetric(float64(stack1-stack0)/1024/n, "stack-KiB/conn")

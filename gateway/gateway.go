@@ -24,6 +24,7 @@ import (
 
 	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/clientlimits"
+	"github.com/syncgate/syncgate/coalesce"
 	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
@@ -49,7 +50,11 @@ type Gateway struct {
 	failures *clientlimits.Failures // --admission-failures-per-ip; nil: off
 	triggers atomic.Pointer[triggers.Set]
 	proxy    http.Handler
-	extra    http.Handler // mounted at "/" (the demo page), may be nil
+	// pubq takes fired events off the request path (ordered per org, retried); coalescer
+	// merges bursts of triggers with coalesce:. Close flushes both, in that order.
+	pubq      *proxy.PublishQueue
+	coalescer *coalesce.Coalescer
+	extra     http.Handler // mounted at "/" (the demo page), may be nil
 
 	clientStats  ClientEventStats
 	metrics      *metrics
@@ -142,16 +147,17 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 			return nil, fmt.Errorf("gateway: --admission-failures-per-ip: %w", err)
 		}
 	}
+	g.pubq = proxy.NewPublishQueue(g, proxy.QueueOptions{Logger: log})
 	g.proxy, err = proxy.New(proxy.Config{
 		Upstream:        up,
 		Prefix:          cfg.APIPrefix,
 		Timeout:         cfg.UpstreamTimeout,
 		IdleConnTimeout: cfg.UpstreamIdleTimeout,
 		Triggers:        g.triggers.Load,
-		Publisher:       g,
+		Publisher:       g.pubq,
 		Rewrite:         g.rewriteFor(cfg),
 		Logger:          log,
-		OnUnmatched: g.noteUnmatched,
+		OnUnmatched:     g.noteUnmatched,
 	})
 	if err != nil {
 		g.members.Close()
@@ -210,6 +216,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		OnEvent:     g.onClientEvent,
 		RecoverRoom: g.recoverRoom,
 	})
+	g.coalescer = coalesce.New(g.deliverCoalesced, coalesce.Options{}) // last: no goroutine leaks on an error return
 	return g, nil
 }
 
@@ -249,6 +256,16 @@ func (g *Gateway) SetTriggers(s *triggers.Set) { g.triggers.Store(s) }
 
 // Close disconnects every socket and stops background work.
 func (g *Gateway) Close() error {
+	// Events of calls that already answered go out before anything closes: the queue first
+	// (it may still feed the coalescer), then the coalescer's pending bursts. What cannot
+	// be published in time is abandoned loudly: the lease expires and every node resyncs.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := g.pubq.Flush(ctx); err != nil {
+		g.log.Error("events not published before shutdown; other nodes will resync", "err", err)
+		g.Abandon()
+	}
+	cancel()
+	g.coalescer.Close()
 	g.stopAnnounce()
 	if g.drive != nil {
 		_ = g.drive.Close()
@@ -294,6 +311,14 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 		}
 		return nil
 	}
+	if ev.Coalesce > 0 {
+		var o any // the caller's socket skips the event only if it is delivered alone
+		if v, ok := ctx.Value(originKey{}).(origin); ok {
+			o = v
+		}
+		g.coalescer.Add(ev, o)
+		return nil
+	}
 	b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: ev.Name, Args: []any{ev.Data}}
 	if ev.Room != "" {
 		b.Rooms = []string{ev.Room}
@@ -309,6 +334,25 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 	g.metrics.eventsFired.WithLabelValues(ev.Name).Inc()
 	g.log.Debug("event published", "org", ev.Org, "event", ev.Name)
 	return nil
+}
+
+// deliverCoalesced is the coalescer's sink: one merged event, or a resync scoped to it.
+func (g *Gateway) deliverCoalesced(d coalesce.Delivery) {
+	b := &namespaces.Broadcast{Nsp: g.orgNamespace(d.Org), Event: d.Name, Args: []any{d.Data}}
+	if d.Resync {
+		b.Event, b.Args = namespaces.EventResync, []any{coalesce.ResyncPayload(d.Name)}
+	}
+	if d.Room != "" {
+		b.Rooms = []string{d.Room}
+	}
+	if o, ok := d.Origin.(origin); ok {
+		b.SkipSocket, b.SkipOwners = o.socketID, o.owners
+	}
+	if err := g.sio.Broadcast(b); err != nil {
+		g.log.Error("publish coalesced event", "event", d.Name, "org", d.Org, "events", d.Count, "err", err)
+		return
+	}
+	g.metrics.eventsFired.WithLabelValues(d.Name).Add(float64(d.Count))
 }
 
 // orgNamespace is the namespace of org (canonical in g.ids): --namespace-prefix + "/" + org.

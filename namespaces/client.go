@@ -309,7 +309,7 @@ func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
 	st.sock = sock
 	st.draining = true
 	c.connected = true
-	c.connectTimer.Stop()
+	c.stopConnectTimerLocked()
 	// Joined first, so no broadcast sent after the client sees CONNECT can miss it; what
 	// arrives meanwhile is held and sent after the CONNECT answer by finishRecovery.
 	c.srv.join(sock, h, rec.rooms())
@@ -356,7 +356,7 @@ func (c *client) forget(sock *Socket) {
 func (c *client) OnClose(reason string) {
 	c.mu.Lock()
 	c.closed = true
-	c.connectTimer.Stop()
+	c.stopConnectTimerLocked()
 	socks := make([]*Socket, 0, len(c.sockets))
 	for _, st := range c.sockets {
 		if st.sock != nil {
@@ -368,6 +368,15 @@ func (c *client) OnClose(reason string) {
 	c.cancel()
 	for _, s := range socks {
 		s.onClose(reason)
+	}
+}
+
+// stopConnectTimerLocked stops the connect timeout and lets its timer go: a connected
+// client keeps nothing of it. c.mu is held.
+func (c *client) stopConnectTimerLocked() {
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
 	}
 }
 

@@ -74,7 +74,10 @@ func (s *Socket) ExceptSelf(b *Broadcast) {
 func newSocket(c *client, nsp string, h *Handler, data any) *Socket {
 	s := &Socket{id: newID(), nspName: nsp, client: c, handler: h, data: data, holding: true}
 	s.recovering.Store(true) // broadcasts are held until the CONNECT answer is out (finishRecovery)
-	s.ctx, s.cancel = context.WithCancel(c.ctx)
+	// Not a child of c.ctx: the client cancels each of its sockets itself when it closes
+	// (OnClose → onClose, or cancel on a failed join), and a child context would cost
+	// every idle socket its parent's children map and done channel (~450 bytes).
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
 

@@ -26,6 +26,7 @@ func (h *handler) modifyResponse(resp *http.Response) error {
 		ctx:      context.WithoutCancel(resp.Request.Context()),
 		needBody: set.NeedsBody(c.method, c.rel),
 		encoding: resp.Header.Get("Content-Encoding"),
+		header:   resp.Header.Clone(), // for triggers with meta: [etag]
 	}
 	resp.Body = newTeeBody(resp.Body, f, resp.ContentLength, h.cfg.MaxMatchBody)
 	return nil
@@ -38,7 +39,8 @@ type firing struct {
 	set      *triggers.Set
 	ctx      context.Context // not canceled with the client's request
 	needBody bool
-	encoding string // the response's Content-Encoding
+	encoding string      // the response's Content-Encoding
+	header   http.Header // the response's headers
 }
 
 // finish runs when the proxy closes the upstream body. complete says the body
@@ -63,7 +65,7 @@ func (f *firing) finish(complete, tooBig bool, captured []byte) {
 	} else if !complete {
 		log.Debug("response body incomplete; firing anyway, the upstream call succeeded", "method", c.method, "path", c.rel)
 	}
-	events := f.set.Match(c.method, c.rel, c.header, body)
+	events := f.set.MatchResponse(c.method, c.rel, c.header, f.header, body)
 	if len(events) == 0 {
 		if f.h.cfg.OnUnmatched != nil && (!f.needBody || body != nil) {
 			f.h.cfg.OnUnmatched(c.method, c.rel)

@@ -36,8 +36,8 @@ type trigger struct {
 	orgFixed  string // canonical org when orgKind == orgFixed
 	fromResp  []fromResponse
 	room      []roomPart
-	roomLine  int    // line of room:, for warnings
-	roomText  string // the room template as written
+	roomLine  int      // line of room:, for warnings
+	roomText  string   // the room template as written
 	delivery  delivery // coalesce:, version_from:, meta:
 }
 

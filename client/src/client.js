@@ -19,19 +19,26 @@ const EVENT_REVOKED = 'revoked';
 /** The resync reason the gateway gives when a reconnecting socket could not be recovered. */
 const RECOVERY_FAILED = 'recovery failed';
 
-/** An org as the gateway names namespaces: /org/{N}, N decimal without leading zeros. */
-const ORG_ID = /^[1-9][0-9]{0,18}$/;
+/**
+ * An org ID as the gateway accepts it in a namespace ({namespacePrefix}/{ID}): a slug, UUID or
+ * number, [A-Za-z0-9_-]{1,64} (the gateway's --org-id-format integer accepts only canonical
+ * decimals of these and refuses the rest with "Invalid namespace").
+ */
+const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A namespace prefix as the gateway's --namespace-prefix: "/org", "/team", "/w/orgs". */
+const NSP_PREFIX = /^(\/[A-Za-z0-9_.~-]+)+$/;
 
 /**
- * orgId checks an organization ID and returns it as the decimal string of its namespace.
- * Anything else is refused: the ID becomes part of the namespace path.
+ * orgId checks an organization ID and returns it as the text of its namespace: a string of
+ * [A-Za-z0-9_-]{1,64}, or a non-negative safe integer. Anything else is refused: the ID
+ * becomes part of the namespace path.
  * @param {number|string} org
  * @returns {string}
  */
 export function orgId(org) {
-  const s = typeof org === 'number' && Number.isSafeInteger(org) ? String(org) : org;
+  const s = typeof org === 'number' && Number.isSafeInteger(org) && org >= 0 ? String(org) : org;
   if (typeof s !== 'string' || !ORG_ID.test(s)) {
-    throw new TypeError(`syncgate: an org is a positive integer, not ${JSON.stringify(org)}`);
+    throw new TypeError(`syncgate: an org ID is [A-Za-z0-9_-]{1,64} or a non-negative integer, not ${JSON.stringify(org)}`);
   }
   return s;
 }
@@ -43,6 +50,7 @@ export function orgId(org) {
  * @property {string} [url] origin of the gateway, e.g. "https://sync.example.org"; "" (the
  *   default) is the page's own origin
  * @property {number|string|null} [org] organization to join at once
+ * @property {string} [namespacePrefix] the gateway's --namespace-prefix (default "/org")
  * @property {readonly string[]} [clientEvents] the client events the gateway declares;
  *   emitClientEvent refuses other names without sending them
  * @property {Record<string, any>} [socketOptions] more socket.io-client options: `auth`
@@ -81,8 +89,9 @@ export function orgId(org) {
 export function createSyncClient(options) {
   const {
     dispatch, url = '', clientEvents, socketOptions = {}, ackTimeout = 5000,
-    retryDelay = { min: 1000, max: 30000 }, io = defaultIo,
+    retryDelay = { min: 1000, max: 30000 }, io = defaultIo, namespacePrefix: prefix = '/org',
   } = options || /** @type {any} */ ({});
+  if (typeof prefix !== 'string' || !NSP_PREFIX.test(prefix)) throw new TypeError(`syncgate: options.namespacePrefix must look like "/org", not ${JSON.stringify(prefix)}`);
   if (dispatch !== undefined && typeof dispatch !== 'function') throw new TypeError('syncgate: options.dispatch must be a function');
   const send = dispatch || (() => {});
   const declared = clientEvents ? new Set(clientEvents) : null;
@@ -144,7 +153,7 @@ export function createSyncClient(options) {
    * @param {string} org
    */
   function open(org) {
-    const socket = io(url + '/org/' + org, {
+    const socket = io(url + prefix + '/' + org, {
       transports: ['websocket', 'polling'],
       withCredentials: true,
       ...socketOptions,

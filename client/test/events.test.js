@@ -110,12 +110,28 @@ test('kit', async (t) => {
 
 // The org becomes part of the namespace path: "1/../admin" or "1?x" would reach another
 // namespace or smuggle a query if it were pasted in unchecked.
-test('orgs that are not positive integers are refused before anything is sent', () => {
-  for (const bad of ['1/../admin', '1?x=1', '01', '0', '-1', '1.5', 1.5, -3, '', ' 1', 'org1', NaN, {}, [1], 2 ** 64]) {
+test('orgs that are not IDs are refused before anything is sent', () => {
+  for (const bad of ['1/../admin', '1?x=1', '1.5', 1.5, -3, '', ' 1', 'a b', 'a/b', '%2F', 'x'.repeat(65), NaN, {}, [1], 2 ** 64]) {
     assert.throws(() => orgId(/** @type {any} */ (bad)), TypeError, JSON.stringify(bad));
     const sync = createSyncClient({ dispatch: () => assert.fail('dispatched for ' + String(bad)), io: () => assert.fail('connected') });
     assert.throws(() => sync.switchOrg(/** @type {any} */ (bad)), TypeError);
   }
   assert.equal(orgId(7), '7');
   assert.equal(orgId('42'), '42');
+  // Text org IDs, as the gateway's default --org-id-format text accepts them.
+  assert.equal(orgId('acme-corp'), 'acme-corp');
+  assert.equal(orgId('3f6c1a52-9a0e-4c1e-8f36-2b0d4c9e1a77'), '3f6c1a52-9a0e-4c1e-8f36-2b0d4c9e1a77');
+  assert.equal(orgId('007'), '007');
+});
+
+test('the namespace prefix is the gateway\'s and is checked', () => {
+  const urls = [];
+  const fakeIo = (/** @type {string} */ u) => { urls.push(u); return { on() {}, onAny() {}, io: { on() {} }, connect() {}, disconnect() {}, close() {} }; };
+  for (const bad of ['org', '/org/', '/', '/a b', '/org?x', '']) {
+    assert.throws(() => createSyncClient({ namespacePrefix: bad, io: /** @type {any} */ (fakeIo) }), TypeError, bad);
+  }
+  assert.equal(urls.length, 0);
+  const sync = createSyncClient({ namespacePrefix: '/team', url: 'http://gw', io: /** @type {any} */ (fakeIo) });
+  sync.switchOrg('acme-corp');
+  assert.deepEqual(urls, ['http://gw/team/acme-corp']);
 });

@@ -71,6 +71,8 @@ export interface SyncClientOptions {
   /** Origin of the gateway; "" (default) is the page's own. */
   url?: string;
   org?: number | string | null;
+  /** The gateway's --namespace-prefix: namespaces are `{namespacePrefix}/{org}`. Default "/org". */
+  namespacePrefix?: string;
   clientEvents?: readonly string[];
   socketOptions?: Record<string, any>;
   ackTimeout?: number;

@@ -1,7 +1,8 @@
 // The Redux store and the syncgate client that feeds it.
 import { configureStore } from '@reduxjs/toolkit';
-import { connectionReducer, createSyncClient } from '@syncgate/client';
+import { SOCKET, connectionReducer, createSyncClient } from '@syncgate/client';
 
+import events, { eventReceived } from './events.js';
 import notice from './notice.js';
 import session from './session.js';
 import view from './view.js';
@@ -9,9 +10,19 @@ import view from './view.js';
 export function makeStore() {
   /** @type {import('@reduxjs/toolkit').EnhancedStore} */
   let store;
-  const sync = createSyncClient({ dispatch: (action) => store.dispatch(action) });
+  const sync = createSyncClient({
+    dispatch: (action) => {
+      store.dispatch(action);
+      if (action.type === SOCKET) {
+        // Every event the socket received, the gateway's own (resync, revoked) too, for the
+        // raw-events panel.
+        const { name, data } = action.payload;
+        store.dispatch(eventReceived({ at: new Date().toISOString(), nsp: '/org/' + sync.org, name, data }));
+      }
+    },
+  });
   store = configureStore({
-    reducer: { session, view, notice, connection: connectionReducer },
+    reducer: { session, view, notice, events, connection: connectionReducer },
     middleware: (defaults) => defaults({ thunk: { extraArgument: { sync } } }),
   });
   return { store, sync };

@@ -1,5 +1,7 @@
-// The page: who is logged in, which org is shown, what just synced, and view 1.
+// The page: who is logged in, which org is shown, what just synced, view 1, and beside it the
+// raw events with the connection.
 import Login from './Login.jsx';
+import EventsPanel from './EventsPanel.jsx';
 import Notice from './Notice.jsx';
 import Orgs from './Orgs.jsx';
 import StatusBadge from './StatusBadge.jsx';
@@ -15,7 +17,10 @@ export default function App() {
       <Login />
       <Orgs />
       <Notice />
-      <ViewList />
+      <div className="columns">
+        <ViewList />
+        <EventsPanel />
+      </div>
       <footer className="muted">
         Open this page in a second window: with the same organization, each window sees the other's
         changes live; another organization sees nothing. Windows of one browser share the login

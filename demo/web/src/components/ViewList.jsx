@@ -24,7 +24,7 @@ export default function ViewList() {
   const inView = new Set(v.rows.map((r) => r.id));
   const error = v.error || sessionError;
   return (
-    <>
+    <div className="view">
       <p id="error" className="error" role="alert" hidden={!error}>
         {error ? `Error: ${error.status ? error.status + ' ' : ''}${error.message}` : ''}
       </p>
@@ -48,6 +48,6 @@ export default function ViewList() {
           </ul>
         </section>
       </main>
-    </>
+    </div>
   );
 }
