@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/syncgate/syncgate/internal/testenv"
@@ -61,4 +62,45 @@ func TestCoalescedBurstIsOneDelivery(t *testing.T) {
 	// And nothing after it: the next event is the barrier.
 	h.mustDo(200, "PATCH", "/api/orgs/1/people/8", nil, "")
 	assertIDs(t, waitOnly(t, n, "a", "person.updated"), map[string]int64{"personId": 8})
+}
+
+const metaTriggers = `
+triggers:
+  - event: person.updated
+    method: PATCH
+    path: /orgs/{orgId}/people/{personId}
+    version_from: data.updated_at
+    meta: [request_id, etag]
+`
+
+// A trigger with version_from: and meta: sends, beside the IDs, the version read from the
+// response, the call's request ID and the response's ETag, through the real proxy.
+func TestEventMetadataThroughTheProxy(t *testing.T) {
+	set, err := triggers.Parse("meta.yaml", []byte(metaTriggers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := member1(t)
+	api.HandleFunc("PATCH", "/orgs/1/people/7", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("ETag", `W/"v7"`)
+		_, _ = w.Write([]byte(`{"data":{"id":7,"updated_at":"2026-12-04T12:00:00Z","name":"Clara"}}`))
+	})
+	h := startGateway(t, api, set)
+	n := testenv.StartNode(t)
+	connect(t, n, "a", h.url("/org/1"), opts("websocket", cookie("alice")))
+	h.mustDo(200, "PATCH", "/api/orgs/1/people/7", http.Header{"X-Request-Id": {"req-42"}}, "{}")
+	ev := waitOnly(t, n, "a", "person.updated")
+	var got struct {
+		PersonID int               `json:"personId"`
+		Meta     map[string]string `json:"_meta"`
+	}
+	if err := json.Unmarshal(ev.Args[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"version": "2026-12-04T12:00:00Z", "requestId": "req-42", "etag": `W/"v7"`}
+	if got.PersonID != 7 || len(got.Meta) != 3 || got.Meta["version"] != want["version"] ||
+		got.Meta["requestId"] != want["requestId"] || got.Meta["etag"] != want["etag"] {
+		t.Fatalf("event %s, want personId 7 and _meta %v (and nothing of the body else)", ev.Args[0], want)
+	}
 }
