@@ -26,7 +26,7 @@ func (h *handler) modifyResponse(resp *http.Response) error {
 		ctx:      context.WithoutCancel(resp.Request.Context()),
 		needBody: set.NeedsBody(c.method, c.rel),
 		encoding: resp.Header.Get("Content-Encoding"),
-		header:   resp.Header.Clone(), // for triggers with meta: [etag]
+		header:   resp.Header, // for triggers with meta: [etag]; not changed once passed on
 	}
 	resp.Body = newTeeBody(resp.Body, f, resp.ContentLength, h.cfg.MaxMatchBody)
 	return nil
