@@ -15,20 +15,27 @@ import (
 const maxPendingPackets = 128
 
 // maxPendingAdmissions bounds the admissions one connection may have running at once (each
-// may wait on the upstream); a CONNECT past it is refused with errTooManyPending.
+// may wait on the upstream); a CONNECT past it waits for one to finish, in order. What
+// waits is bounded by maxNamespacesPerConn and its bytes by Options.PendingBytes.
 const maxPendingAdmissions = 4
 
 // packetOverhead is what one held packet costs besides its payload (struct, slice headers).
 const packetOverhead = 128
 
 // maxNamespacesPerConn bounds the namespaces one connection may join or be joining, so a
-// client cannot start unbounded admissions (each may call the upstream).
+// client cannot start unbounded admissions (each may call the upstream). A CONNECT past it
+// is refused and counts as a refused admission (Options.MaxAdmitFailures).
 const maxNamespacesPerConn = 32
 
 var errTooManyNamespaces = errors.New("too many namespaces on one connection")
 
-// errTooManyPending refuses a CONNECT while maxPendingAdmissions are still running.
-var errTooManyPending = errors.New("too many pending admissions on one connection")
+// admission is a CONNECT waiting for one of the connection's maxPendingAdmissions slots.
+type admission struct {
+	h            *Handler
+	p            packet
+	st           *nsState
+	connectBytes int
+}
 
 // nsState is one namespace of one connection: admitting, draining, or connected.
 type nsState struct {
@@ -55,8 +62,9 @@ type client struct {
 	// packets buffered while admitting, binary attachments of a packet for a namespace that
 	// is not admitted), against one budget: past Options.PendingBytes the connection closes.
 	held     int
-	pending  int // admissions running
-	failures int // refused admissions so far (each CONNECT counts, retries included)
+	pending  int         // admissions running
+	waiting  []admission // CONNECTs waiting for a slot, in arrival order
+	failures int         // refused admissions so far (each CONNECT counts, retries included)
 
 	overBudgetSeen bool // the connection is being closed for its budget (counted once)
 
@@ -225,13 +233,9 @@ func (c *client) connect(p packet) {
 		return
 	}
 	if len(c.sockets) >= maxNamespacesPerConn {
+		over := c.countFailureLocked()
 		c.mu.Unlock()
-		c.sendConnectError(p.nsp, errTooManyNamespaces)
-		return
-	}
-	if c.pending >= maxPendingAdmissions {
-		c.mu.Unlock()
-		c.sendConnectError(p.nsp, errTooManyPending)
+		c.refuse(p.nsp, errTooManyNamespaces, over)
 		return
 	}
 	n := heldSize(p) // the CONNECT payload stays held until the hook has answered
@@ -241,35 +245,79 @@ func (c *client) connect(p packet) {
 		return
 	}
 	c.held += n
-	c.pending++
 	st := &nsState{}
 	c.sockets[p.nsp] = st
+	if c.pending >= maxPendingAdmissions {
+		c.waiting = append(c.waiting, admission{h: h, p: p, st: st, connectBytes: n})
+		c.mu.Unlock()
+		return
+	}
+	c.pending++
 	c.mu.Unlock()
 	go c.admit(h, p, st, n)
+}
+
+// countFailureLocked counts one refused admission; it reports whether this refusal took
+// the connection past Options.MaxAdmitFailures (only that one does: it is closed once).
+// c.mu is held.
+func (c *client) countFailureLocked() bool {
+	c.failures++
+	return c.srv.opts.MaxAdmitFailures > 0 && c.failures == c.srv.opts.MaxAdmitFailures+1
+}
+
+// refuse answers a CONNECT with err, and closes the connection when over says this
+// refusal took it past Options.MaxAdmitFailures.
+func (c *client) refuse(nsp string, err error, over bool) {
+	c.sendConnectError(nsp, err)
+	if over {
+		c.srv.stats.ClosedAdmitFailures.Add(1)
+		c.srv.log.Info("closing connection: too many refused admissions",
+			"sid", c.conn.ID(), "limit", c.srv.opts.MaxAdmitFailures)
+		c.conn.Close()
+	}
+}
+
+// nextAdmissionLocked hands the slot of an admission that just ended to the oldest waiting
+// CONNECT, if any, and returns it to be started. c.mu is held.
+func (c *client) nextAdmissionLocked() *admission {
+	if c.closed || len(c.waiting) == 0 {
+		return nil
+	}
+	next := c.waiting[0]
+	c.waiting[0] = admission{}
+	c.waiting = c.waiting[1:]
+	if len(c.waiting) == 0 {
+		c.waiting = nil
+	}
+	c.pending++
+	return &next
 }
 
 // admitted ends a running admission: its CONNECT payload is released. When err refuses the
 // socket, its buffered packets are dropped and the refusal counts against the connection's
 // Options.MaxAdmitFailures; it reports whether this refusal took the connection past it.
+// The slot it held goes to the oldest waiting CONNECT, which is started here.
 func (c *client) admitted(st *nsState, nsp string, connectBytes int, err error) (overLimit bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.pending--
 	c.held -= connectBytes
-	if err == nil {
-		return false
+	if err != nil {
+		c.held -= st.bufBytes
+		st.buf, st.bufBytes = nil, 0
+		if c.sockets[nsp] == st {
+			delete(c.sockets, nsp)
+		}
+		overLimit = !c.closed && c.countFailureLocked()
 	}
-	c.held -= st.bufBytes
-	st.buf, st.bufBytes = nil, 0
-	if c.sockets[nsp] == st {
-		delete(c.sockets, nsp)
+	var next *admission
+	if !overLimit {
+		next = c.nextAdmissionLocked()
 	}
-	if c.closed {
-		return false
+	c.mu.Unlock()
+	if next != nil {
+		go c.admit(next.h, next.p, next.st, next.connectBytes)
 	}
-	c.failures++
-	// Only the refusal that crosses the limit reports it: the connection is closed once.
-	return c.srv.opts.MaxAdmitFailures > 0 && c.failures == c.srv.opts.MaxAdmitFailures+1
+	return overLimit
 }
 
 func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
@@ -286,13 +334,7 @@ func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
 		cancel()
 		over := c.admitted(st, p.nsp, connectBytes, err)
 		if err != nil {
-			c.sendConnectError(p.nsp, err)
-			if over {
-				c.srv.stats.ClosedAdmitFailures.Add(1)
-				c.srv.log.Info("closing connection: too many refused admissions",
-					"sid", c.conn.ID(), "limit", c.srv.opts.MaxAdmitFailures)
-				c.conn.Close()
-			}
+			c.refuse(p.nsp, err, over)
 			return
 		}
 	} else {
@@ -364,6 +406,7 @@ func (c *client) OnClose(reason string) {
 		}
 	}
 	c.sockets = nil
+	c.waiting = nil
 	c.mu.Unlock()
 	c.cancel()
 	for _, s := range socks {

@@ -242,21 +242,29 @@ func randomConnects(c *rawConn, n int) {
 // TestConnectFloodWithRandomTokensClosesConnection: every random token is a cache miss and
 // one upstream call; one connection sending 2,000 CONNECTs must not cost 2,000 calls.
 func TestConnectFloodWithRandomTokensClosesConnection(t *testing.T) {
-	api := testenv.NewFakeAPI(t)
-	api.SetMemberships("member", testenv.Membership{Org: 1, Role: "admin"})
-	s := startMemberSIO(t, api, Options{})
-	c := s.rawDial()
-	randomConnects(c, 2000)
-	waitClosed(t, c)
-	calls := api.Calls(membershipsPath)
-	t.Logf("2,000 CONNECTs with random tokens: %d upstream membership calls, %d frames answered before the close", calls, c.frames.Load())
-	if calls > 50 {
-		t.Fatalf("%d upstream membership calls for one connection, want <= 50", calls)
+	// A slow upstream lets the whole flood arrive before any admission fails: the close
+	// must not depend on the upstream answering faster than the attacker writes.
+	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
+		t.Run(fmt.Sprintf("upstream delay %v", delay), func(t *testing.T) {
+			api := testenv.NewFakeAPI(t)
+			api.SetMemberships("member", testenv.Membership{Org: 1, Role: "admin"})
+			api.SetDelay(delay)
+			s := startMemberSIO(t, api, Options{})
+			c := s.rawDial()
+			randomConnects(c, 2000)
+			waitClosed(t, c)
+			calls := api.Calls(membershipsPath)
+			t.Logf("2,000 CONNECTs with random tokens: %d upstream membership calls, %d frames answered before the close", calls, c.frames.Load())
+			if calls > 50 {
+				t.Fatalf("%d upstream membership calls for one connection, want <= 50", calls)
+			}
+			if n := s.srv.Stats().ClosedAdmitFailures.Load(); n != 1 {
+				t.Fatalf("ClosedAdmitFailures = %d, want 1", n)
+			}
+			api.SetDelay(0)
+			memberStillAdmitted(s)
+		})
 	}
-	if n := s.srv.Stats().ClosedAdmitFailures.Load(); n != 1 {
-		t.Fatalf("ClosedAdmitFailures = %d, want 1", n)
-	}
-	memberStillAdmitted(s)
 }
 
 // TestRetriedRefusedConnectCountsEachTime: a refused namespace keeps no state and may be
@@ -279,28 +287,56 @@ func TestRetriedRefusedConnectCountsEachTime(t *testing.T) {
 
 // TestPendingAdmissionsPerConnectionCapped: with a slow upstream nothing fails for a
 // while, so the failure count alone does not stop one connection from opening an
-// admission, and an upstream call, per namespace at once.
+// admission, and an upstream call, per namespace at once. Past maxPendingAdmissions a
+// CONNECT waits for a slot (a page joining many orgs at once is no attack) and is answered.
 func TestPendingAdmissionsPerConnectionCapped(t *testing.T) {
 	api := testenv.NewFakeAPI(t)
-	api.SetDelay(2 * time.Second)
+	const orgsJoined = 3 * maxPendingAdmissions
+	for i := range orgsJoined {
+		api.SetMemberships(fmt.Sprintf("m-%d", i+1), testenv.Membership{Org: i + 1, Role: "admin"})
+	}
+	api.SetDelay(200 * time.Millisecond)
+	s := startMemberSIO(t, api, Options{})
+	c := s.dial()
+	for i := range orgsJoined {
+		c.sio(fmt.Sprintf(`0/org/%d,{"token":"m-%d"}`, i+1, i+1))
+	}
+	connected := map[string]bool{}
+	for range orgsJoined {
+		got := c.nextText()
+		if !strings.HasPrefix(got, "0/org/") || !strings.Contains(got, `"sid"`) {
+			t.Fatalf("got %q, want a CONNECT answer", got)
+		}
+		connected[strings.SplitN(got, ",", 2)[0]] = true
+	}
+	if len(connected) != orgsJoined {
+		t.Fatalf("%d distinct namespaces connected, want %d", len(connected), orgsJoined)
+	}
+	if n, most := api.Calls(membershipsPath), api.MaxInFlight(); n != orgsJoined || most != maxPendingAdmissions {
+		t.Fatalf("%d upstream calls, at most %d at once; want %d, at most %d at once", n, most, orgsJoined, maxPendingAdmissions)
+	}
+	api.SetDelay(0)
+}
+
+// TestConnectsPastTheNamespaceCapCountAsRefusals: CONNECTs past maxNamespacesPerConn cost
+// no upstream call, but are refusals all the same: a connection repeating them is closed.
+func TestConnectsPastTheNamespaceCapCountAsRefusals(t *testing.T) {
+	api := testenv.NewFakeAPI(t)
+	api.SetDelay(time.Hour) // the first 32 admissions never answer
 	s := startMemberSIO(t, api, Options{})
 	c := s.dial()
 	for i := range maxNamespacesPerConn {
 		c.sio(fmt.Sprintf(`0/org/%d,{"token":"slow-%d"}`, i+1, i))
 	}
-	refused := 0
-	for range maxNamespacesPerConn - maxPendingAdmissions {
-		if got := c.nextText(); strings.HasSuffix(got, `{"message":"`+errTooManyPending.Error()+`"}`) {
-			refused++
-		} else {
-			t.Fatalf("got %q, want a refusal for too many pending admissions", got)
-		}
+	for i := range defaultMaxAdmitFailures + 1 {
+		c.sio(fmt.Sprintf(`0/org/%d,{"token":"late"}`, maxNamespacesPerConn+1+i))
+		c.expect(fmt.Sprintf(`4/org/%d,{"message":"%s"}`, maxNamespacesPerConn+1+i, errTooManyNamespaces))
 	}
-	eventually(t, "the pending admissions reach the upstream", func() bool {
-		return api.Calls(membershipsPath) == maxPendingAdmissions
-	})
-	if n := api.Calls(membershipsPath); n != maxPendingAdmissions || refused != maxNamespacesPerConn-maxPendingAdmissions {
-		t.Fatalf("%d upstream calls and %d refusals, want %d and %d", n, refused, maxPendingAdmissions, maxNamespacesPerConn-maxPendingAdmissions)
+	c.expectClosed()
+	if n := s.srv.Stats().ClosedAdmitFailures.Load(); n != 1 {
+		t.Fatalf("ClosedAdmitFailures = %d, want 1", n)
 	}
-	api.SetDelay(0)
+	if n := api.MaxInFlight(); n > maxPendingAdmissions {
+		t.Fatalf("%d upstream calls at once, want <= %d", n, maxPendingAdmissions)
+	}
 }

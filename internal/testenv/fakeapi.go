@@ -61,6 +61,8 @@ type FakeAPI struct {
 	rules       []rule
 	status      map[string]int
 	requests    []Request
+	inFlight    int // requests being answered now
+	maxInFlight int // the most inFlight has been
 }
 
 // Membership is one organization a credential belongs to. Role "" stands for
@@ -213,6 +215,13 @@ func (f *FakeAPI) Calls(path string) int {
 	return n
 }
 
+// MaxInFlight returns the most requests the API was answering at once so far.
+func (f *FakeAPI) MaxInFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxInFlight
+}
+
 // Requests returns every request that reached the API, oldest first.
 func (f *FakeAPI) Requests() []Request {
 	f.mu.Lock()
@@ -242,6 +251,13 @@ func (f *FakeAPI) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	f.mu.Lock()
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
 	f.requests = append(f.requests, Request{
 		Method: req.Method,
 		Path:   rel,
