@@ -50,7 +50,9 @@ type Gateway struct {
 	failures *clientlimits.Failures // --admission-failures-per-ip; nil: off
 	triggers atomic.Pointer[triggers.Set]
 	proxy    http.Handler
-	// coalescer merges bursts of triggers with coalesce:; Close flushes it.
+	// pubq takes fired events off the request path (ordered per org, retried); coalescer
+	// merges bursts of triggers with coalesce:. Close flushes both, in that order.
+	pubq      *proxy.PublishQueue
 	coalescer *coalesce.Coalescer
 	extra     http.Handler // mounted at "/" (the demo page), may be nil
 
@@ -145,13 +147,14 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 			return nil, fmt.Errorf("gateway: --admission-failures-per-ip: %w", err)
 		}
 	}
+	g.pubq = proxy.NewPublishQueue(g, proxy.QueueOptions{Logger: log})
 	g.proxy, err = proxy.New(proxy.Config{
 		Upstream:        up,
 		Prefix:          cfg.APIPrefix,
 		Timeout:         cfg.UpstreamTimeout,
 		IdleConnTimeout: cfg.UpstreamIdleTimeout,
 		Triggers:        g.triggers.Load,
-		Publisher:       g, // in the request path: see proxy.PublishQueue for why not yet off it
+		Publisher:       g.pubq,
 		Rewrite:         g.rewriteFor(cfg),
 		Logger:          log,
 		OnUnmatched:     g.noteUnmatched,
@@ -253,7 +256,16 @@ func (g *Gateway) SetTriggers(s *triggers.Set) { g.triggers.Store(s) }
 
 // Close disconnects every socket and stops background work.
 func (g *Gateway) Close() error {
-	g.coalescer.Close() // pending bursts go out before the adapter closes
+	// Events of calls that already answered go out before anything closes: the queue first
+	// (it may still feed the coalescer), then the coalescer's pending bursts. What cannot
+	// be published in time is abandoned loudly: the lease expires and every node resyncs.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := g.pubq.Flush(ctx); err != nil {
+		g.log.Error("events not published before shutdown; other nodes will resync", "err", err)
+		g.Abandon()
+	}
+	cancel()
+	g.coalescer.Close()
 	g.stopAnnounce()
 	if g.drive != nil {
 		_ = g.drive.Close()

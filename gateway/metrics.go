@@ -12,6 +12,7 @@ import (
 	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/engineio"
 	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/proxy"
 )
 
 // metrics are the gateway's Prometheus metrics, served at /metrics on the admin listener.
@@ -104,6 +105,18 @@ func newMetrics(g *Gateway) *metrics {
 			func() float64 { return float64(g.clientStats.Malformed.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_client_events_dropped_total", Help: "Client events dropped, by reason.", ConstLabels: prometheus.Labels{"reason": "rate_limited"}},
 			func() float64 { return float64(g.clientStats.RateLimited.Load()) }),
+		gauge("syncgate_publish_queue_length", "Fired events waiting to be published (off the request path, in order per org).", nil,
+			func() float64 {
+				return float64(g.pubqStat(func(q *proxy.PublishQueue) int64 { return int64(q.Len()) }))
+			}),
+		f("syncgate_publish_retries_total", "Publishes of fired events tried again after a failure.",
+			func() float64 {
+				return float64(g.pubqStat(func(q *proxy.PublishQueue) int64 { return q.Stats().Retries.Load() }))
+			}),
+		f("syncgate_publish_failures_total", "Fired events given up after every try failed (logged).",
+			func() float64 {
+				return float64(g.pubqStat(func(q *proxy.PublishQueue) int64 { return q.Stats().Failed.Load() }))
+			}),
 		gauge("syncgate_fanout_ready", "1 when broadcasts reach every node (Redis connected, nothing queued); always 1 on a single node.", nil,
 			func() float64 {
 				if g.sio.Adapter().Ready() {
@@ -113,6 +126,14 @@ func newMetrics(g *Gateway) *metrics {
 			}),
 	)
 	return m
+}
+
+// pubqStat reads a figure of the publish queue (0 before New has made it).
+func (g *Gateway) pubqStat(v func(*proxy.PublishQueue) int64) int64 {
+	if g.pubq == nil {
+		return 0
+	}
+	return v(g.pubq)
 }
 
 // registerAdapter adds the Redis adapter's counters, when it is in use.

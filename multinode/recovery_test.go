@@ -56,20 +56,27 @@ func TestRecoveryAcrossNodesReplaysMissedEventsOnceInOrder(t *testing.T) {
 
 	// Node A's connection breaks; the client will come back through B.
 	moveClient(t, c, "s", lb, b)
+	// Publishing is off the request path, so calls answered by different nodes are ordered
+	// only once the first node's events are on the bus: wait for A's, through the witness on
+	// B, before B's calls (lag_test.go has a node that lags).
 	a.addRow(1, 2)
 	a.addRow(1, 3)
+	witness := func(want ...int) {
+		t.Helper()
+		for _, id := range want {
+			ev, err := c.WaitEvent("w", "personview.addrow", waitLong)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := personID(t, ev); got != id {
+				t.Fatalf("witness: person %d, want %d", got, id)
+			}
+		}
+	}
+	witness(1, 2, 3)
 	b.addRow(1, 4)
 	b.addRow(1, 5)
-	// B has read A's publishes from the bus once its witness has them all (its own come at
-	// once); lag_test.go has a node that lags.
-	got := map[int]bool{}
-	for len(got) < 5 {
-		ev, err := c.WaitEvent("w", "personview.addrow", waitLong)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[personID(t, ev)] = true
-	}
+	witness(4, 5)
 	lb.Resume()
 
 	ev := reconnected(t, c, "s")

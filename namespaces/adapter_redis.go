@@ -66,6 +66,16 @@ type RedisAdapter struct {
 	epoch    atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
 	dataLost atomic.Bool  // the lease keeper saw another epoch: the bus reader must reconnect
 
+	// This node's broadcasts written to the bus and not read back yet (its sockets get them
+	// from the bus reader). When a later publish has to be delivered locally (Redis down),
+	// these go first, so this node's sockets see its events in the order they were published;
+	// their copies read later are dropped by ID. deliverMu (a lock per bus worker, by
+	// namespace: stripeOf) orders the two delivery paths.
+	unreadMu  sync.Mutex
+	unread    []*Broadcast
+	deliverMu []sync.Mutex
+	workers   int // RedisOptions.BusWorkers
+
 	mu       sync.Mutex
 	pending  []*Broadcast
 	overflow map[string]struct{}
@@ -80,6 +90,7 @@ type RedisStats struct {
 	Published       atomic.Int64 // broadcasts written to Redis
 	PublishFailures atomic.Int64 // broadcasts Redis did not take at once (queued)
 	Received        atomic.Int64 // broadcasts from other nodes delivered here
+	BusRead         atomic.Int64 // bus entries read (every node's, markers included)
 	EmitterReceived atomic.Int64 // broadcasts from reference-protocol emitters delivered here
 	Replayed        atomic.Int64 // queued broadcasts written after Redis came back
 	Resyncs         atomic.Int64 // resync notices issued (per namespace, or all)
@@ -98,7 +109,11 @@ type RedisOptions struct {
 	// still believed alive; past it, it is declared lost and every socket resyncs.
 	// Default 5s.
 	NodeLease time.Duration
-	Logger    *slog.Logger
+	// BusWorkers is how many goroutines deliver what the bus reader reads, keyed by
+	// namespace (one namespace stays in order on one worker). Default GOMAXPROCS, at most
+	// 8; 1 delivers on the reader itself.
+	BusWorkers int
+	Logger     *slog.Logger
 }
 
 // Redis keys. The {sg} hash tag keeps every key in one cluster slot, so the publish script
@@ -186,16 +201,21 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.BusWorkers <= 0 {
+		o.BusWorkers = defaultBusWorkers()
+	}
 	a := &RedisAdapter{
-		rdb:      o.Client,
-		uid:      newID(),
-		window:   o.RecoveryWindow,
-		perNsp:   o.PerNamespace,
-		busMax:   o.BusLength,
-		maxPend:  o.MaxPending,
-		lease:    o.NodeLease,
-		log:      o.Logger,
-		overflow: make(map[string]struct{}),
+		workers:   o.BusWorkers,
+		deliverMu: make([]sync.Mutex, o.BusWorkers),
+		rdb:       o.Client,
+		uid:       newID(),
+		window:    o.RecoveryWindow,
+		perNsp:    o.PerNamespace,
+		busMax:    o.BusLength,
+		maxPend:   o.MaxPending,
+		lease:     o.NodeLease,
+		log:       o.Logger,
+		overflow:  make(map[string]struct{}),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a
@@ -341,13 +361,17 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	queued := len(a.pending) > 0 // keep order: never overtake queued publishes
 	a.mu.Unlock()
 	if !queued && a.busUp.Load() {
+		a.addUnread(b) // before the write: the reader may read it back at once
 		if off, err := a.write(payload, b.Nsp, false); err == nil {
 			// This node's sockets get it from the bus reader, in bus order with the
 			// other nodes' broadcasts, so offsets reach every socket in order.
+			a.unreadMu.Lock()
 			b.Offset = off
+			a.unreadMu.Unlock()
 			a.stats.Published.Add(1)
 			return nil
 		} else {
+			a.dropUnread(b)
 			a.log.Warn("redis publish failed; delivering locally and queueing", "nsp", b.Nsp, "event", b.Event, "err", err)
 		}
 	}
@@ -355,8 +379,22 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	// A write that timed out may still be carried out by Redis (a network stall: its bytes
 	// arrive later), and the replay then writes it a second time: whichever copy comes
 	// second is dropped by ID, here (delivered locally now) and on the other nodes.
-	a.seen.add(b.busID)
-	a.hooks.DeliverLocal(b)
+	for _, u := range a.takeUnread() { // written before b, not read back: they go first
+		mu := a.deliveryLock(u.Nsp)
+		mu.Lock()
+		if a.seen.add(u.busID) {
+			a.hooks.DeliverLocal(u)
+		}
+		mu.Unlock()
+	}
+	mu := a.deliveryLock(b.Nsp)
+	mu.Lock()
+	// Unless it went out already: taken as unread by another failed publish while its own
+	// write was in flight, or read back because the write did reach Redis.
+	if a.seen.add(b.busID) {
+		a.hooks.DeliverLocal(b)
+	}
+	mu.Unlock()
 	a.mu.Lock()
 	if len(a.pending) < a.maxPend {
 		a.pending = append(a.pending, b)
@@ -365,6 +403,59 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	}
 	a.mu.Unlock()
 	return nil
+}
+
+// deliveryLock is the lock ordering the local deliveries of namespace nsp.
+func (a *RedisAdapter) deliveryLock(nsp string) *sync.Mutex {
+	return &a.deliverMu[stripeOf(nsp, len(a.deliverMu))]
+}
+
+// maxUnread bounds RedisAdapter.unread; past it the oldest are forgotten (the bus reader
+// still delivers them; only their order against a local delivery is no longer kept).
+const maxUnread = 10_000
+
+func (a *RedisAdapter) addUnread(b *Broadcast) {
+	a.unreadMu.Lock()
+	if len(a.unread) >= maxUnread {
+		a.unread[0] = nil
+		a.unread = a.unread[1:]
+	}
+	a.unread = append(a.unread, b)
+	a.unreadMu.Unlock()
+}
+
+// dropUnread forgets b (its write failed) or the unread broadcast with bus ID id.
+func (a *RedisAdapter) dropUnread(b *Broadcast) { a.forgetUnread(b.busID) }
+
+// forgetUnread forgets the unread broadcast with bus ID id: it was read back.
+func (a *RedisAdapter) forgetUnread(id string) {
+	a.unreadMu.Lock()
+	defer a.unreadMu.Unlock()
+	for i, u := range a.unread {
+		if u.busID == id {
+			copy(a.unread[i:], a.unread[i+1:])
+			a.unread[len(a.unread)-1] = nil
+			a.unread = a.unread[:len(a.unread)-1]
+			if len(a.unread) == 0 {
+				a.unread = nil
+			}
+			return
+		}
+	}
+}
+
+// takeUnread returns copies of the unread broadcasts, oldest first, and forgets them (a
+// copy: the publisher of one may still be setting its offset).
+func (a *RedisAdapter) takeUnread() []*Broadcast {
+	a.unreadMu.Lock()
+	defer a.unreadMu.Unlock()
+	out := make([]*Broadcast, len(a.unread))
+	for i, u := range a.unread {
+		out[i] = toWire(u).broadcast()
+		out[i].Offset = u.Offset
+	}
+	a.unread = nil
+	return out
 }
 
 // write runs the publish script and returns the log offset.
@@ -436,13 +527,20 @@ func (a *RedisAdapter) readBus() {
 	failedStart := false // Redis was unreachable when this node started serving
 	broken := true       // a fresh start counts as a reconnect: establish the position
 	backoff := 50 * time.Millisecond
+	// After Redis lost its data the reader starts from the bus's beginning, delivering only
+	// this node's own entries up to ownThrough (the head when it reconnected).
+	var ownThrough offset
+	ownOnly := false
+	workers := newBusWorkers(a.workers, a.deliverBus)
+	defer workers.stop()
 	for a.ctx.Err() == nil {
 		if a.dataLost.Swap(false) && !broken {
 			a.busUp.Store(false)
 			broken = true
 		}
 		if broken {
-			pos, err := a.reconnect(last, failedStart)
+			workers.barrier() // what was read before goes out before a resync
+			pos, through, err := a.reconnect(last, failedStart)
 			if err != nil {
 				a.busUp.Store(false)
 				failedStart = failedStart || last == ""
@@ -455,6 +553,11 @@ func (a *RedisAdapter) readBus() {
 				next = 0
 			}
 			last, broken, backoff = pos, false, 50*time.Millisecond
+			ownThrough, ownOnly = offset{}, false
+			if through != "" {
+				ownThrough, err = parseOffset(through)
+				ownOnly = err == nil
+			}
 			a.busUp.Store(true)
 			a.flushPending()
 		}
@@ -482,6 +585,7 @@ func (a *RedisAdapter) readBus() {
 						// (it came back before a read failed). What was not read yet is gone.
 						a.log.Warn("redis bus sequence started over (redis lost its data); telling local sockets to resync",
 							"want_seq", next, "got_seq", seq)
+						workers.barrier()
 						a.stats.Resyncs.Add(1)
 						a.hooks.Resync("", "redis reconnected")
 						if ep, err := a.dataEpoch(a.ctx); err == nil {
@@ -491,13 +595,22 @@ func (a *RedisAdapter) readBus() {
 					if next != 0 && seq > next {
 						// Entries were trimmed before this node read them, or Redis lost data.
 						a.log.Warn("redis bus gap; telling local sockets to resync", "want_seq", next, "got_seq", seq)
+						workers.barrier()
 						a.stats.Resyncs.Add(1)
 						a.hooks.Resync("", "events lost")
 					}
 					next = seq + 1
 				}
 				last = m.ID
-				a.deliverBus(m)
+				a.stats.BusRead.Add(1)
+				if ownOnly {
+					if id, err := parseOffset(m.ID); err == nil && ownThrough.less(id) {
+						ownOnly = false
+					} else if n, _ := m.Values["n"].(string); n != a.uid {
+						continue
+					}
+				}
+				workers.dispatch(m)
 			}
 		}
 		if a.hasPending() {
@@ -514,13 +627,14 @@ func (a *RedisAdapter) hasPending() bool {
 
 // reconnect re-establishes the bus position after a start or an error. With a known
 // position it checks that nothing after it is gone; otherwise this node's sockets are told
-// to resync. It returns the position to read from.
-func (a *RedisAdapter) reconnect(last string, failedStart bool) (string, error) {
+// to resync. It returns the position to read from, and, after Redis lost its data, the
+// bus head up to which only this node's own entries are to be delivered (see readBus).
+func (a *RedisAdapter) reconnect(last string, failedStart bool) (pos, ownThrough string, err error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
 	ep, err := a.dataEpoch(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	prevEpoch := a.epoch.Swap(ep)
 	info, err := a.rdb.XInfoStream(ctx, redisBus).Result()
@@ -531,7 +645,7 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (string, error) 
 	case strings.Contains(err.Error(), "no such key"):
 		info = nil
 	default:
-		return "", fmt.Errorf("namespaces: redis bus info: %w", err)
+		return "", "", fmt.Errorf("namespaces: redis bus info: %w", err)
 	}
 	if last == "" { // first start: read what comes next
 		if failedStart {
@@ -541,7 +655,7 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (string, error) 
 			a.stats.Resyncs.Add(1)
 			a.hooks.Resync("", "redis reconnected")
 		}
-		return head, nil
+		return head, "", nil
 	}
 	a.stats.Reconnects.Add(1)
 	restarted := prevEpoch != 0 && ep != prevEpoch
@@ -549,10 +663,13 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (string, error) 
 		a.log.Warn("redis bus continuity lost; telling local sockets to resync", "data_lost", restarted)
 		a.stats.Resyncs.Add(1)
 		a.hooks.Resync("", "redis reconnected")
-		return head, nil
+		// This node's own publishes that reached the new data set before its reader
+		// noticed are on the bus only: read it from its start so that its sockets get
+		// them, after the resync. Other nodes' entries up to here are covered by the resync.
+		return "0-0", head, nil
 	}
 	a.log.Info("redis bus reconnected; resuming where it stopped")
-	return last, nil
+	return last, "", nil
 }
 
 // dataEpoch returns when the Redis data set began (unix ms): a key written once, with NX,
@@ -572,7 +689,8 @@ func (a *RedisAdapter) dataEpoch(ctx context.Context) (int64, error) {
 }
 
 func (a *RedisAdapter) deliverBus(m redis.XMessage) {
-	if n, _ := m.Values["n"].(string); n == a.uid && m.Values["l"] == "1" {
+	n, _ := m.Values["n"].(string)
+	if n == a.uid && m.Values["l"] == "1" {
 		return // published here during an outage: delivered here already
 	}
 	p, _ := m.Values["p"].(string)
@@ -590,8 +708,14 @@ func (a *RedisAdapter) deliverBus(m redis.XMessage) {
 		a.hooks.Resync(w.Nsp, "events lost")
 		return
 	}
+	mu := a.deliveryLock(w.Nsp)
+	mu.Lock()
+	defer mu.Unlock()
+	if n == a.uid && w.ID != "" {
+		a.forgetUnread(w.ID)
+	}
 	if w.ID != "" && !a.seen.add(w.ID) {
-		return // the second copy of a publish replayed after an uncertain write
+		return // the second copy of a publish replayed after an uncertain write, or delivered here already
 	}
 	b := w.broadcast()
 	b.Offset, _ = m.Values["o"].(string)

@@ -11,12 +11,7 @@ import (
 	"github.com/syncgate/syncgate/triggers"
 )
 
-// PublishQueue takes fired events off the request path. The gateway does not use it yet:
-// wired in, multinode's TestRedisRestartDuringStreamLosesNothingSilently showed a socket on
-// the mutating node getting a resync instead of one event around a Redis restart, and one
-// event out of order — never silent, but short of what the gateway promises there.
-//
-// It It is a Publisher whose Publish
+// PublishQueue takes fired events off the request path. It is a Publisher whose Publish
 // queues the event and returns at once, so the upstream's response is passed on without
 // waiting for the next Publisher (the gateway's broadcast: Redis, a membership check).
 // Behind it:
