@@ -29,9 +29,11 @@ const (
 func (g *Gateway) AdminHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Post("/v1/publish", g.publishAPI)
+	r.Handle("/socket.io/", g.adminUI) // the Socket.IO Admin UI (adminui.go)
 	r.Handle("/metrics", g.metrics.handler())
 	r.Get("/status", g.statusHTML)
 	r.Get("/v1/status", g.statusJSON)
+	r.Get("/status.json", g.statusJSON) // the status page's JSON twin, for scripts (README "Status page")
 	r.Get("/v1/unmatched", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(g.Unmatched())

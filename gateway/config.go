@@ -10,7 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/clientlimits"
+	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/orgid"
 )
 
@@ -50,6 +54,10 @@ type Config struct {
 	MaxQueueBytes     int           // --max-queue-bytes: slow-consumer limit per connection
 	RecoveryWindow    time.Duration // --recovery-window: connection state recovery; 0 disables
 	Redis             string        // --redis: redis:// or rediss:// URL; empty = single node, in memory
+	RedisCluster      string        // --redis-cluster: seed addresses of a Redis Cluster (fan-out engine fanout.Cluster)
+	RedisSentinel     string        // --redis-sentinel: MASTER@ADDR,ADDR: a Sentinel-managed primary, instead of --redis
+	RedisUsername     string        // --redis-username (ACL user) for --redis, --redis-sentinel, --redis-cluster
+	RedisPassword     string        // --redis-password
 	NodeLease         time.Duration // --node-lease: a node silent this long is declared lost (every socket resyncs)
 	ClientEventRate   float64       // --client-event-rate: client events per second per socket
 	ClientEventBurst  int           // --client-event-burst
@@ -57,6 +65,12 @@ type Config struct {
 	AdminToken        string        // --admin-token: bearer token of the publish API; empty disables it
 	PublishEvents     []string      // --publish-events: event names the publish API accepts besides the trigger file's
 	ShutdownTimeout   time.Duration // --shutdown-timeout: bound on a graceful stop
+
+	// --admin-ui-user, --admin-ui-password-hash (bcrypt), --admin-ui-origins: the Socket.IO
+	// Admin UI on the admin listener (package adminui); no user: /admin refuses everyone.
+	AdminUIUser         string
+	AdminUIPasswordHash string
+	AdminUIOrigins      []string
 
 	// --admission-failures-per-ip: refused admissions a client IP may have, "N/s[,burst=B]"
 	// (also /m, /h) or "off"; past it its CONNECTs get connect_error "rate_limited".
@@ -86,6 +100,18 @@ type Config struct {
 	Demo              bool     // --demo: built-in example API, demo page, PoC triggers
 	LogFormat         string   // --log-format: text or json
 	LogLevel          string   // --log-level: debug, info, warn, error
+
+	// --drive-endpoint: a Drive v3 compatible base URL (egress proxy, restricted VIP,
+	// emulator); empty: Google's. The watcher's timings, defaults from package drive:
+	// --drive-poll-interval, --drive-poll-max-interval, --drive-recheck-interval,
+	// --drive-backoff-max, --drive-meta-cache, --drive-list-cache.
+	DriveEndpoint        string
+	DrivePollInterval    time.Duration
+	DrivePollMaxInterval time.Duration
+	DriveRecheckInterval time.Duration
+	DriveBackoffMax      time.Duration
+	DriveMetaCache       time.Duration
+	DriveListCache       time.Duration
 }
 
 // DefaultConfig returns the defaults documented in the README.
@@ -122,6 +148,13 @@ func DefaultConfig() Config {
 
 		AdmissionFailuresPerIP: "1/s,burst=20",
 		MaxConnectionsPerIP:    clientlimits.DefaultMaxConnectionsPerIP,
+
+		DrivePollInterval:    drive.DefaultMinInterval,
+		DrivePollMaxInterval: drive.DefaultMaxInterval,
+		DriveRecheckInterval: drive.DefaultRecheckInterval,
+		DriveBackoffMax:      drive.DefaultBackoffMax,
+		DriveMetaCache:       drive.DefaultMetaTTL,
+		DriveListCache:       drive.DefaultListTTL,
 	}
 }
 
@@ -137,7 +170,7 @@ func EnvName(flagName string) string {
 // into c.
 func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	fs = flag.NewFlagSet("syncgate", flag.ContinueOnError)
-	var origins, roles, publishEvents, scopes string
+	var origins, roles, publishEvents, scopes, adminUIOrigins string
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the public listener: the API proxy, /socket.io/ and /healthz")
 	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the upstream API (required unless --demo)")
 	fs.StringVar(&c.APIPrefix, "api-prefix", c.APIPrefix, "path prefix proxied to the upstream")
@@ -163,6 +196,10 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	fs.IntVar(&c.MaxQueueBytes, "max-queue-bytes", c.MaxQueueBytes, "outgoing bytes queued per connection before it is dropped as a slow consumer (websocket pongs count too; more than 100 pings at once or 20/s drop it the same way)")
 	fs.DurationVar(&c.RecoveryWindow, "recovery-window", c.RecoveryWindow, "how long a reconnecting socket can recover missed events (0 disables)")
 	fs.StringVar(&c.Redis, "redis", c.Redis, "Redis URL (redis://, rediss://): fan-out, recovery log and sessions shared by every node; empty: single node, in memory")
+	fs.StringVar(&c.RedisCluster, "redis-cluster", c.RedisCluster, "Redis Cluster seed addresses (host:port or redis:// / rediss:// URLs, comma-separated): fan-out and recovery log sharded over the cluster, each node reads only the orgs it has sockets in; excludes --redis and --redis-sentinel")
+	fs.StringVar(&c.RedisSentinel, "redis-sentinel", c.RedisSentinel, "MASTER@ADDR,ADDR,...: the Redis primary named MASTER as told by these Sentinels (follows failovers); used like --redis, which it excludes")
+	fs.StringVar(&c.RedisUsername, "redis-username", c.RedisUsername, "Redis ACL user for --redis, --redis-sentinel or --redis-cluster (overrides one in the URL)")
+	fs.StringVar(&c.RedisPassword, "redis-password", c.RedisPassword, "Redis password for --redis, --redis-sentinel or --redis-cluster (overrides one in the URL; prefer the SYNCGATE_REDIS_PASSWORD environment variable)")
 	fs.DurationVar(&c.NodeLease, "node-lease", c.NodeLease, "with --redis: a node that stops renewing its lease (every second) for this long is declared lost and every socket is told to resync")
 	fs.Float64Var(&c.ClientEventRate, "client-event-rate", c.ClientEventRate, "client events a socket may send per second")
 	fs.IntVar(&c.ClientEventBurst, "client-event-burst", c.ClientEventBurst, "client events a socket may send in a burst")
@@ -170,8 +207,11 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma list of proxy addresses or CIDRs (10.0.0.0/8,192.0.2.7) whose X-Forwarded-For hop is the client IP; empty: nobody, the peer address is the client IP")
 	fs.StringVar(&c.AdmissionFailuresPerIP, "admission-failures-per-ip", c.AdmissionFailuresPerIP, `refused socket admissions (unauthorized, forbidden) per client IP (IPv6: /64), a token bucket: "N/s[,burst=B]" (or /m, /h; burst defaults to N), or "off"; while spent, CONNECTs get "rate_limited" without an upstream call, except members whose answer is cached; admissions that succeed take no token`)
-	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener: metrics, status page, publish API; empty disables it")
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "address of the admin listener: metrics, status page, publish API, Socket.IO Admin UI; empty disables it")
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token (at least 16 characters) for POST /v1/publish on the admin listener; empty disables the publish API")
+	fs.StringVar(&c.AdminUIUser, "admin-ui-user", c.AdminUIUser, "Socket.IO Admin UI on the admin listener (/socket.io/, namespace /admin): the login's user name; empty: the UI is refused")
+	fs.StringVar(&c.AdminUIPasswordHash, "admin-ui-password-hash", c.AdminUIPasswordHash, `bcrypt hash of the Admin UI password (e.g. htpasswd -bnBC 10 "" PASSWORD | tr -d ':\n'); prefer the environment variable`)
+	fs.StringVar(&adminUIOrigins, "admin-ui-origins", "", "comma-separated exact origins the Admin UI is served from (e.g. https://admin.socket.io), granted CORS with credentials on the admin listener's /socket.io/; empty: none")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
 	fs.StringVar(&c.Auth, "auth", c.Auth, `"proxy": forward the browser's Cookie/Authorization; "session": syncgate owns sessions and OAuth login`)
@@ -188,6 +228,13 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	fs.StringVar(&c.OAuthUserinfoURL, "oauth-userinfo-url", c.OAuthUserinfoURL, "session mode, generic provider: userinfo endpoint (optional)")
 	fs.StringVar(&scopes, "oauth-scopes", "", "session mode: comma list of scopes (google default: openid,email,profile)")
 	fs.BoolVar(&c.Drive, "drive", c.Drive, "session mode: let sockets watch Google Drive files (drive.watch); the OAuth scopes must include a Drive scope")
+	fs.StringVar(&c.DriveEndpoint, "drive-endpoint", c.DriveEndpoint, "with --drive: base URL of a Drive v3 compatible endpoint (an egress proxy, a restricted-VIP endpoint, an emulator), e.g. https://drive-proxy.internal/drive/v3/; https, or http on loopback only (user tokens travel with every call); empty: Google's")
+	fs.DurationVar(&c.DrivePollInterval, "drive-poll-interval", c.DrivePollInterval, "with --drive: poll interval of a user's change feed while it covers watched files and sees changes")
+	fs.DurationVar(&c.DrivePollMaxInterval, "drive-poll-max-interval", c.DrivePollMaxInterval, "with --drive: poll interval an idle feed grows to (x1.5 per poll without changes)")
+	fs.DurationVar(&c.DriveRecheckInterval, "drive-recheck-interval", c.DriveRecheckInterval, "with --drive: poll interval of the feeds of watching users whose feed covers no watched file (another user's does), polled only to see that user lose access")
+	fs.DurationVar(&c.DriveBackoffMax, "drive-backoff-max", c.DriveBackoffMax, "with --drive: cap of the exponential backoff (from 1s, with jitter) after Drive's rate limits or server errors")
+	fs.DurationVar(&c.DriveMetaCache, "drive-meta-cache", c.DriveMetaCache, "with --drive: how long one user's file metadata answer (files.get) is reused")
+	fs.DurationVar(&c.DriveListCache, "drive-list-cache", c.DriveListCache, "with --drive: how long one user's drive.list answer is reused")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the built-in example API, the demo page at / and the Zetkin PoC triggers")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -196,6 +243,7 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 		c.AllowedOrigins = splitList(origins)
 		c.MemberRoles = splitList(roles)
 		c.PublishEvents = splitList(publishEvents)
+		c.AdminUIOrigins = splitList(adminUIOrigins)
 		var err error
 		if c.TrustedProxies, err = clientlimits.ParseTrustedProxies(trustedProxies); err != nil {
 			return fmt.Errorf("--trusted-proxies: %w", err)
@@ -320,6 +368,19 @@ func (c Config) Validate() error {
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
 		bad("redis", "must be a redis:// or rediss:// URL")
 	}
+	if err := c.validRedisModes(); err != nil { // redisclients.go
+		bad(err.field, "%s", err.msg)
+	}
+	if (c.AdminUIUser == "") != (c.AdminUIPasswordHash == "") {
+		bad("admin-ui-user", "--admin-ui-user and --admin-ui-password-hash go together")
+	} else if c.AdminUIPasswordHash != "" {
+		if _, err := bcrypt.Cost([]byte(c.AdminUIPasswordHash)); err != nil {
+			bad("admin-ui-password-hash", "not a bcrypt hash ($2a$, $2b$ or $2y$): %v", err)
+		}
+	}
+	if _, err := auth.NewOrigins(c.AdminUIOrigins); err != nil {
+		bad("admin-ui-origins", "%v", err)
+	}
 	if c.ClientEventRate <= 0 {
 		bad("client-event-rate", "must be positive")
 	}
@@ -353,6 +414,7 @@ func (c Config) Validate() error {
 	default:
 		bad("auth", "must be proxy or session, got %q", c.Auth)
 	}
+	c.validateDrive(bad)
 	if c.MaxPayload < 1024 {
 		bad("max-payload", "must be at least 1024 bytes")
 	}
@@ -443,6 +505,53 @@ func validProbePath(p string) error {
 	}
 	if u.Host != "" || u.Scheme != "" || u.Fragment != "" || strings.HasPrefix(p, "//") {
 		return fmt.Errorf("must be a path relative to --upstream, got %q", p)
+	}
+	return nil
+}
+
+// validateDrive checks the Drive watcher's flags (used with --drive, checked always).
+func (c Config) validateDrive(bad func(flagName, format string, a ...any)) {
+	if c.DriveEndpoint != "" {
+		if err := validDriveEndpoint(c.DriveEndpoint); err != nil {
+			bad("drive-endpoint", "%v", err)
+		}
+	}
+	for name, d := range map[string]time.Duration{
+		"drive-poll-interval": c.DrivePollInterval, "drive-poll-max-interval": c.DrivePollMaxInterval,
+		"drive-recheck-interval": c.DriveRecheckInterval, "drive-backoff-max": c.DriveBackoffMax,
+		"drive-meta-cache": c.DriveMetaCache, "drive-list-cache": c.DriveListCache,
+	} {
+		if d <= 0 {
+			bad(name, "must be positive, got %s", d)
+		}
+	}
+	if c.DrivePollInterval > c.DrivePollMaxInterval {
+		bad("drive-poll-interval", "%s exceeds --drive-poll-max-interval %s", c.DrivePollInterval, c.DrivePollMaxInterval)
+	}
+	if c.DriveBackoffMax > 0 && c.DriveBackoffMax < drive.DefaultBackoffBase {
+		bad("drive-backoff-max", "must be at least the first backoff, %s (got %s)", drive.DefaultBackoffBase, c.DriveBackoffMax)
+	}
+}
+
+// validDriveEndpoint: an absolute https URL, or http to a loopback host (an emulator on
+// this machine): every call carries a user's Google token.
+func validDriveEndpoint(e string) error {
+	u, err := url.Parse(e)
+	if err != nil {
+		return err
+	}
+	if u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("want an absolute URL without query, fragment or user info, e.g. https://drive-proxy.internal/drive/v3/ (got %q)", e)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		h := u.Hostname()
+		if ip, err := netip.ParseAddr(h); !(h == "localhost" || err == nil && ip.IsLoopback()) {
+			return fmt.Errorf("http only to a loopback host (every call carries a user's token): use https for %q", u.Host)
+		}
+	default:
+		return fmt.Errorf("scheme must be https (or http on loopback), got %q", u.Scheme)
 	}
 	return nil
 }

@@ -45,8 +45,18 @@ func (g *Gateway) newDrive(cfg Config, opts Options) error {
 			return errors.Is(err, sessions.ErrSessionEnded) || errors.Is(err, sessions.ErrNotLoggedIn) || errors.Is(err, sessions.ErrNoSession)
 		},
 		Logger: g.log,
+
+		MinInterval:     cfg.DrivePollInterval,
+		MaxInterval:     cfg.DrivePollMaxInterval,
+		RecheckInterval: cfg.DriveRecheckInterval,
+		BackoffMax:      cfg.DriveBackoffMax,
+		MetaTTL:         cfg.DriveMetaCache,
+		ListTTL:         cfg.DriveListCache,
 	}
-	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok && cfg.Redis != "" {
+	if dc.NewService == nil && cfg.DriveEndpoint != "" { // Options.DriveService (tests) wins
+		dc.NewService = drive.EndpointService(driveEndpointURL(cfg.DriveEndpoint), nil)
+	}
+	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok && cfg.singleRedis() {
 		rdb, err := g.redisClient()
 		if err != nil {
 			return err
@@ -59,6 +69,14 @@ func (g *Gateway) newDrive(cfg Config, opts Options) error {
 	}
 	g.drive = w
 	return nil
+}
+
+// driveEndpointURL is --drive-endpoint as the Drive client wants it: a base path ending in /.
+func driveEndpointURL(e string) string {
+	if !strings.HasSuffix(e, "/") {
+		e += "/"
+	}
+	return e
 }
 
 // driveChanged broadcasts a new version to the file's room in the watching org, through

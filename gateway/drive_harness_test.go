@@ -89,6 +89,8 @@ func (e *driveEnv) subject(tok string) (string, bool) {
 
 // startDriveNode starts a gateway in session mode with --drive (a Drive scope requested)
 // whose Drive clients talk to the fake Drive; extra flags are appended (later flags win).
+// With --drive-endpoint among them the gateway builds its Drive clients from that flag, as
+// in production; otherwise the test hands it clients for the fake Drive.
 func (e *driveEnv) startDriveNode(extra ...string) *sessionNode {
 	e.t.Helper()
 	ln := testenv.Listen(e.t)
@@ -123,12 +125,16 @@ func (e *driveEnv) startDriveNode(extra ...string) *sessionNode {
 		}
 		_, _ = io.WriteString(w, landingBody)
 	})
-	g, err := gateway.New(cfg, gateway.Options{
+	gopts := gateway.Options{
 		Triggers:     pocTriggers(e.t),
 		Root:         landing,
 		Logger:       slog.New(slog.DiscardHandler),
 		DriveService: drive.EndpointService(e.drive.Endpoint(), nil),
-	})
+	}
+	if cfg.DriveEndpoint != "" { // the flag names the fake Drive: the gateway builds its own clients
+		gopts.DriveService = nil
+	}
+	g, err := gateway.New(cfg, gopts)
 	if err != nil {
 		_ = ln.Close()
 		e.t.Fatalf("gateway.New: %v", err)

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 	drivev3 "google.golang.org/api/drive/v3"
 
+	"github.com/syncgate/syncgate/adminui"
 	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/clientlimits"
 	"github.com/syncgate/syncgate/coalesce"
@@ -67,6 +68,7 @@ type Gateway struct {
 	sessions     *sessions.Manager // session mode only
 	sessStore    sessions.Store
 	drive        *drive.Watcher        // --drive only
+	adminUI      *adminui.Server       // the Socket.IO Admin UI on the admin listener (adminui.go)
 	rdb          redis.UniversalClient // sessions and Drive (the adapter has its own); closed by Close
 }
 
@@ -74,7 +76,7 @@ type Gateway struct {
 // The fan-out adapter keeps its own: its blocking bus reader must not wait behind them.
 func (g *Gateway) redisClient() (redis.UniversalClient, error) {
 	if g.rdb == nil {
-		rdb, err := namespaces.ParseRedisURL(g.cfg.Redis)
+		rdb, err := newRedisClient(g.cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -164,18 +166,11 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		return nil, fmt.Errorf("gateway: proxy: %w", err)
 	}
 	adapter := opts.Adapter
-	if adapter == nil && cfg.Redis != "" {
-		rdb, err := namespaces.ParseRedisURL(cfg.Redis)
-		if err != nil {
+	if adapter == nil { // --redis, --redis-sentinel or --redis-cluster (redisclients.go)
+		if adapter, err = newFanoutAdapter(cfg, g.metrics, log); err != nil {
 			g.members.Close()
-			return nil, fmt.Errorf("gateway: --redis: %w", err)
+			return nil, fmt.Errorf("gateway: %w", err)
 		}
-		adapter = namespaces.NewRedisAdapter(namespaces.RedisOptions{
-			Client:         rdb,
-			RecoveryWindow: cfg.RecoveryWindow,
-			NodeLease:      cfg.NodeLease,
-			Logger:         log,
-		})
 	}
 	// --max-connections-per-ip / --trusted-proxies: a client IP's sessions are capped (429).
 	trusted := cfg.TrustedProxies
@@ -216,6 +211,15 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		OnEvent:     g.onClientEvent,
 		RecoverRoom: g.recoverRoom,
 	})
+	if err := g.newAdminUI(cfg); err != nil { // starts nothing: no cleanup if it fails
+		g.stopAnnounce()
+		if g.drive != nil {
+			_ = g.drive.Close()
+		}
+		_ = g.sio.Close()
+		g.members.Close()
+		return nil, err
+	}
 	g.coalescer = coalesce.New(g.deliverCoalesced, coalesce.Options{}) // last: no goroutine leaks on an error return
 	return g, nil
 }
@@ -270,6 +274,7 @@ func (g *Gateway) Close() error {
 	if g.drive != nil {
 		_ = g.drive.Close()
 	}
+	_ = g.adminUI.Close() // before the public server: no observer outlives it
 	err := g.sio.Close()
 	g.members.Close()
 	if g.sessions != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncgate/syncgate/auth"
 	"github.com/syncgate/syncgate/engineio"
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/proxy"
 )
@@ -148,7 +149,11 @@ func (m *metrics) registerAdapter(g *Gateway) {
 			f("syncgate_redis_replayed_total", "Queued broadcasts written to Redis after an outage.", func() float64 { return float64(rs.Replayed.Load()) }),
 			f("syncgate_redis_reconnects_total", "Times the Redis bus reader recovered from an error.", func() float64 { return float64(rs.Reconnects.Load()) }),
 			f("syncgate_redis_nodes_lost_total", "Other nodes this node declared lost (lease expired without goodbye; every socket resyncs).", func() float64 { return float64(rs.NodesLost.Load()) }),
+			f("syncgate_redis_received_total", "Broadcasts from other nodes this node read from Redis.", func() float64 { return float64(rs.Received.Load()) }),
 		)
+	}
+	if c, ok := g.sio.Adapter().(*fanout.Cluster); ok {
+		m.registerCluster(c) // redisclients.go
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/triggers"
 )
@@ -25,6 +26,7 @@ func (g *Gateway) Drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	g.sio.CloseConnections(ctx)
+	_ = g.adminUI.Close() // its long-polls would hold up the admin listener's Shutdown
 }
 
 // Abandon tells the gateway that its shutdown did not finish cleanly (API calls still in
@@ -32,6 +34,9 @@ func (g *Gateway) Drain() {
 // so Close leaves this node's lease to expire and the other nodes resync their sockets.
 func (g *Gateway) Abandon() {
 	if a, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+		a.Abandon()
+	}
+	if a, ok := g.sio.Adapter().(*fanout.Cluster); ok {
 		a.Abandon()
 	}
 }

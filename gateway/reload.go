@@ -33,6 +33,28 @@ type reloadState struct {
 	mu      sync.Mutex
 	summary []string       // "METHOD path → event" of the triggers in force (nil: unknown)
 	failure *ReloadFailure // nil since the last successful reload
+	last    *ReloadResult  // the last reload, good or bad (nil: none since start)
+}
+
+// ReloadResult is the outcome of the last reload, for the status page.
+type ReloadResult struct {
+	OK       bool      `json:"ok"`
+	File     string    `json:"file"`
+	At       time.Time `json:"at"`
+	Triggers int       `json:"triggers"`        // triggers in force after it
+	Added    int       `json:"added,omitempty"` // triggers it added and removed (a good reload)
+	Removed  int       `json:"removed,omitempty"`
+	Error    string    `json:"error,omitempty"` // why it failed (a bad reload)
+}
+
+func (s *reloadState) lastResult() *ReloadResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return nil
+	}
+	r := *s.last
+	return &r
 }
 
 func (s *reloadState) lastFailure() *ReloadFailure {
@@ -58,6 +80,7 @@ func (g *Gateway) ReloadTriggers(path string) error {
 		g.metrics.reloadFailures.Inc()
 		g.reload.mu.Lock()
 		g.reload.failure = &ReloadFailure{File: path, Error: err.Error(), At: time.Now().UTC()}
+		g.reload.last = &ReloadResult{File: path, At: g.reload.failure.At, Triggers: g.triggers.Load().Len(), Error: err.Error()}
 		g.reload.mu.Unlock()
 		g.log.Error("trigger file not reloaded; keeping the current triggers", "file", path, "triggers", g.triggers.Load().Len(), "err", err)
 		return fmt.Errorf("gateway: reload %s: %w", path, err)
@@ -67,9 +90,10 @@ func (g *Gateway) ReloadTriggers(path string) error {
 	before := g.reload.summary
 	g.reload.summary, g.reload.failure = now, nil
 	g.SetTriggers(set)
+	added, removed := diffLines(before, now)
+	g.reload.last = &ReloadResult{OK: true, File: path, At: time.Now().UTC(), Triggers: set.Len(), Added: len(added), Removed: len(removed)}
 	g.reload.mu.Unlock()
 
-	added, removed := diffLines(before, now)
 	g.log.Info("triggers reloaded", "file", path, "triggers", set.Len(),
 		"added", len(added), "removed", len(removed),
 		"added_triggers", capLines(added), "removed_triggers", capLines(removed))

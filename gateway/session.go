@@ -52,7 +52,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	spec := cfg.SessionStore
 	if spec == "" {
 		spec = "bolt:syncgate-sessions.db"
-		if cfg.Redis != "" {
+		if cfg.singleRedis() { // --redis or --redis-sentinel
 			spec = "redis"
 		}
 	}
@@ -60,7 +60,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	case spec == "memory":
 		store = sessions.NewMemoryStore()
 	case spec == "redis":
-		if cfg.Redis == "" {
+		if !cfg.singleRedis() {
 			return nil, nil, errors.New("--session-store redis needs --redis")
 		}
 		rdb, err := g.redisClient()
@@ -104,7 +104,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	if cfg.APIPrefix != "/api" {
 		sc.GeneratePath = cfg.APIPrefix + "/generate_cookie"
 	}
-	if cfg.Redis != "" {
+	if cfg.singleRedis() { // --redis or --redis-sentinel
 		rdb, err := g.redisClient()
 		if err != nil {
 			_ = store.Close()

@@ -1,34 +1,121 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/syncgate/syncgate/namespaces"
 )
 
-// The status page (admin listener, GET /status) shows nodes, connections per transport,
-// orgs with sockets and event rates; it polls GET /v1/status. No build step, no assets.
+// The status page (admin listener, GET /status) shows this node (readiness, connections,
+// the orgs with sockets, events/s, the last trigger reload, Redis) and, with Redis, every
+// node that announced itself. It polls GET /status.json (also at /v1/status), the JSON twin
+// for scripts, whose field names are stable (README "Status page"). No build step, no assets.
 
 //go:embed status.html
 var statusPage []byte
 
+// maxStatusOrgs caps the orgs listed by name: a node with thousands of orgs lists the
+// busiest, and says how many it left out.
+const maxStatusOrgs = 100
+
+// announceEvery is how often a node refreshes its entry in Redis (which expires after 15 s).
+const announceEvery = 2 * time.Second
+
 // Status is this node's summary, with the other nodes when Redis is in use.
 type Status struct {
-	Node        string                `json:"node"`
-	Started     time.Time             `json:"started"`
-	Ready       readiness             `json:"readiness"`
-	Connections map[string]int        `json:"connections"`
-	Orgs        int                   `json:"orgs"`
-	Broadcasts  int64                 `json:"broadcasts"`
-	Deliveries  int64                 `json:"deliveries"`
-	Resyncs     int64                 `json:"resyncs"`
-	Unmatched   int                   `json:"unmatched_shapes"`
-	Nodes       []namespaces.NodeInfo `json:"nodes,omitempty"`
+	Node        string         `json:"node"`
+	Started     time.Time      `json:"started"`
+	Ready       readiness      `json:"readiness"`
+	Connections map[string]int `json:"connections"` // Engine.IO sessions per transport
+	Orgs        int            `json:"orgs"`        // org namespaces with sockets on this node
+	// OrgSockets lists them, most sockets first, at most maxStatusOrgs;
+	// OrgsNotListed is how many more there are.
+	OrgSockets    []OrgSockets  `json:"org_sockets"`
+	OrgsNotListed int           `json:"org_sockets_not_listed"`
+	Broadcasts    int64         `json:"broadcasts"`
+	Deliveries    int64         `json:"deliveries"`
+	Resyncs       int64         `json:"resyncs"`
+	Unmatched     int           `json:"unmatched_shapes"`
+	Reload        *ReloadResult `json:"reload"` // the last SIGHUP reload; null before the first
+	Redis         *RedisStatus  `json:"redis"`  // null without --redis
+	Nodes         []NodeStatus  `json:"nodes"`  // every live node (with Redis); empty on a single node
+}
+
+// OrgSockets is one org namespace with sockets on this node.
+type OrgSockets struct {
+	Org       string `json:"org"`
+	Namespace string `json:"namespace"`
+	Sockets   int    `json:"sockets"`
+}
+
+// NodeStatus is a node as it announced itself in Redis (this node: its live counts).
+type NodeStatus struct {
+	namespaces.NodeInfo
+	Self bool `json:"self"`
+}
+
+// RedisStatus is the state of this node's fan-out through Redis.
+type RedisStatus struct {
+	Ready bool `json:"ready"` // bus reader connected and nothing queued: what /readyz calls fanout
+	// Queued is how many publishes wait for Redis to come back (already delivered to this
+	// node's sockets); past the adapter's cap of 10,000 the namespaces concerned get a
+	// resync instead, and this figure keeps counting them until Redis is back.
+	Queued          int64      `json:"queued"`
+	LastError       string     `json:"last_error,omitempty"`    // the last Redis error this node saw
+	LastErrorAt     *time.Time `json:"last_error_at,omitempty"` // when (kept after recovery)
+	Published       int64      `json:"published"`
+	PublishFailures int64      `json:"publish_failures"`
+	Replayed        int64      `json:"replayed"`
+	Reconnects      int64      `json:"reconnects"`
+	NodesLost       int64      `json:"nodes_lost"`
+}
+
+// redisErrors keeps, per Redis adapter, the last error its announcements and node listings
+// met. The announce loop creates the entry and removes it when the gateway stops.
+var redisErrors sync.Map // *namespaces.RedisAdapter → *lastError
+
+type lastError struct {
+	mu  sync.Mutex
+	err string
+	at  time.Time
+}
+
+func (l *lastError) note(err error) {
+	if err == nil || l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.err, l.at = err.Error(), time.Now().UTC()
+	l.mu.Unlock()
+}
+
+func (l *lastError) get() (string, *time.Time) {
+	if l == nil {
+		return "", nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == "" {
+		return "", nil
+	}
+	at := l.at
+	return l.err, &at
+}
+
+func redisErrorsOf(ra *namespaces.RedisAdapter) *lastError {
+	v, ok := redisErrors.Load(ra)
+	if !ok {
+		return nil
+	}
+	return v.(*lastError)
 }
 
 func (g *Gateway) status(ctx context.Context) Status {
@@ -39,33 +126,120 @@ func (g *Gateway) status(ctx context.Context) Status {
 		Started:     g.started,
 		Ready:       g.readiness(),
 		Connections: g.sio.CountByTransport(),
-		Orgs:        len(g.sio.Namespaces()),
 		Broadcasts:  st.Broadcasts.Load(),
 		Deliveries:  st.Deliveries.Load(),
 		Resyncs:     st.Resyncs.Load(),
 		Unmatched:   len(g.Unmatched()),
+		Reload:      g.reload.lastResult(),
+		Nodes:       []NodeStatus{},
 	}
+	orgs := g.orgSockets()
+	s.Orgs = len(orgs)
+	s.OrgSockets, s.OrgsNotListed = capOrgs(orgs, maxStatusOrgs)
 	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
 		s.Node = ra.NodeID()
+		s.Redis = redisStatus(ra)
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		s.Nodes, _ = ra.Nodes(ctx)
+		nodes, err := ra.Nodes(ctx)
+		if err != nil {
+			redisErrorsOf(ra).note(err)
+			s.Redis.LastError, s.Redis.LastErrorAt = redisErrorsOf(ra).get()
+		}
+		self := false
+		for _, n := range nodes {
+			ns := NodeStatus{NodeInfo: n}
+			if n.ID == s.Node { // announced up to announceEvery ago: show the live counts
+				ns.Self, self = true, true
+				ns.Connections, ns.Orgs = s.Connections, s.Orgs
+			}
+			s.Nodes = append(s.Nodes, ns)
+		}
+		if !self { // Redis unreachable, or not announced yet: this node is still alive
+			s.Nodes = append(s.Nodes, NodeStatus{Self: true, NodeInfo: namespaces.NodeInfo{
+				ID: s.Node, Seen: time.Now().UTC(), Connections: s.Connections, Orgs: s.Orgs}})
+		}
+		slices.SortFunc(s.Nodes, func(a, b NodeStatus) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return s
 }
 
-// announce keeps this node listed in Redis while the gateway runs.
+func redisStatus(ra *namespaces.RedisAdapter) *RedisStatus {
+	rs := ra.Stats()
+	r := &RedisStatus{
+		Ready:           ra.Ready(),
+		Published:       rs.Published.Load(),
+		PublishFailures: rs.PublishFailures.Load(),
+		Replayed:        rs.Replayed.Load(),
+		Reconnects:      rs.Reconnects.Load(),
+		NodesLost:       rs.NodesLost.Load(),
+	}
+	// Every publish Redis did not take is queued (or, past the cap, marks its namespace
+	// for a resync) until the replay writes it.
+	r.Queued = max(0, r.PublishFailures-r.Replayed)
+	if r.Ready {
+		r.Queued = 0 // Ready means nothing queued and nothing overflowed
+	}
+	r.LastError, r.LastErrorAt = redisErrorsOf(ra).get()
+	return r
+}
+
+// orgSockets counts the sockets of every org namespace on this node.
+func (g *Gateway) orgSockets() []OrgSockets {
+	var out []OrgSockets
+	for _, name := range g.sio.Namespaces() {
+		org, ok := g.orgOf(name)
+		if !ok {
+			continue
+		}
+		ns := g.sio.Namespace(name)
+		if ns == nil {
+			continue // emptied since the listing
+		}
+		if n := ns.Len(); n > 0 {
+			out = append(out, OrgSockets{Org: org, Namespace: name, Sockets: n})
+		}
+	}
+	return out
+}
+
+// capOrgs sorts orgs by sockets (most first, then by namespace) and keeps the first limit;
+// it returns them and how many it left out.
+func capOrgs(orgs []OrgSockets, limit int) ([]OrgSockets, int) {
+	slices.SortFunc(orgs, func(a, b OrgSockets) int {
+		if c := cmp.Compare(b.Sockets, a.Sockets); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Namespace, b.Namespace)
+	})
+	if orgs == nil {
+		orgs = []OrgSockets{}
+	}
+	if len(orgs) <= limit {
+		return orgs, 0
+	}
+	return orgs[:limit:limit], len(orgs) - limit
+}
+
+// announce keeps this node listed in Redis, with its counts, while the gateway runs.
 func (g *Gateway) announce(ctx context.Context) {
 	ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter)
 	if !ok {
 		return
 	}
-	t := time.NewTicker(5 * time.Second)
+	le := &lastError{}
+	redisErrors.Store(ra, le)
+	defer redisErrors.Delete(ra)
+	t := time.NewTicker(announceEvery)
 	defer t.Stop()
 	for {
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		_ = ra.Announce(actx, namespaces.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.sio.Namespaces())})
+		err := ra.Announce(actx, namespaces.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.orgSockets())})
 		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		le.note(err)
 		select {
 		case <-ctx.Done():
 			return
@@ -76,6 +250,7 @@ func (g *Gateway) announce(ctx context.Context) {
 
 func (g *Gateway) statusJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(g.status(r.Context()))
 }
 

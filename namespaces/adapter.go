@@ -89,3 +89,25 @@ func OffsetAfter(a, b string) bool {
 	ob, err2 := parseOffset(b)
 	return err1 == nil && err2 == nil && ob.less(oa)
 }
+
+// InterestAdapter is an Adapter that reads from its fan-out only the namespaces this node
+// has sockets in (the Redis Cluster engine, package fanout). The Server calls Subscribe for
+// every socket that joins a namespace, after it joined and before its CONNECT answer, and
+// Unsubscribe for every socket that leaves; the adapter keeps the count.
+type InterestAdapter interface {
+	Adapter
+	// Subscribe returns once broadcasts to nsp published from now on reach this node, or
+	// after a bounded wait (the adapter then tells nsp's sockets to resync once they do).
+	Subscribe(nsp string)
+	// Unsubscribe drops one socket's interest in nsp; the adapter may linger before it
+	// stops reading the namespace.
+	Unsubscribe(nsp string)
+}
+
+// BusID returns the broadcast's fan-out ID: unique per publish and kept across a replay
+// after an outage, so a socket that got it once does not get it again. Engines outside
+// this package set it with SetBusID.
+func (b *Broadcast) BusID() string { return b.busID }
+
+// SetBusID sets the broadcast's fan-out ID (see BusID).
+func (b *Broadcast) SetBusID(id string) { b.busID = id }

@@ -31,6 +31,7 @@ type Broadcast struct {
 
 	once   sync.Once
 	pkts   []*engineio.Packet
+	size   int // bytes of pkts' payloads (for Observer.Traffic)
 	err    error
 	off    offset // Offset parsed, when hasOff
 	hasOff bool
@@ -54,6 +55,10 @@ func (b *Broadcast) packets() ([]*engineio.Packet, error) {
 			return
 		}
 		b.pkts = enc.packets()
+		b.size = len(enc.text)
+		for _, buf := range enc.buffers {
+			b.size += len(buf)
+		}
 	})
 	return b.pkts, b.err
 }
@@ -85,6 +90,9 @@ func (s *Server) DeliverLocal(b *Broadcast) int {
 		return 0
 	}
 	n := ns.deliver(b, pkts)
+	if o := s.observer(); o != nil {
+		o.traffic(false, n*len(pkts), n*b.size)
+	}
 	s.stats.Broadcasts.Add(1)
 	s.stats.Deliveries.Add(int64(n))
 	if b.Event == EventResync {

@@ -80,6 +80,7 @@ func newClient(s *Server, c *engineio.Conn) *client {
 
 // OnMessage implements engineio.Listener. Calls are serialised by engineio.
 func (c *client) OnMessage(data []byte, binary bool) {
+	c.srv.observer().traffic(true, 1, len(data))
 	if binary {
 		if c.partial == nil {
 			c.protocolError("unexpected binary attachment")
@@ -356,6 +357,8 @@ func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
 	// arrives meanwhile is held and sent after the CONNECT answer by finishRecovery.
 	c.srv.join(sock, h, rec.rooms())
 	c.mu.Unlock()
+	// An InterestAdapter reads the namespace from now on, before the CONNECT answer.
+	c.srv.subscribe(sock)
 	c.srv.lookupMissed(c.ctx, sock, &rec) // decides the pid the CONNECT answer carries
 	c.mu.Lock()
 	if !c.closed {
@@ -364,6 +367,7 @@ func (c *client) admit(h *Handler, p packet, st *nsState, connectBytes int) {
 	c.mu.Unlock()
 	c.srv.finishRecovery(c.ctx, sock, rec)
 
+	c.srv.observer().connected(sock)
 	if h.OnConnect != nil {
 		h.OnConnect(sock)
 	}
@@ -412,6 +416,7 @@ func (c *client) OnClose(reason string) {
 	for _, s := range socks {
 		s.onClose(reason)
 	}
+	c.srv.observer().closed(c.conn.ID(), reason)
 }
 
 // stopConnectTimerLocked stops the connect timeout and lets its timer go: a connected

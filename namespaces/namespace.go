@@ -2,6 +2,7 @@ package namespaces
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/syncgate/syncgate/engineio"
 )
@@ -15,6 +16,8 @@ type Namespace struct {
 	sockets map[string]*Socket
 	list    []*Socket // the same sockets, for fast iteration; Socket.idx is the position
 	rooms   map[string]map[*Socket]struct{}
+
+	obs *atomic.Pointer[Observer] // the server's (inspect.go)
 }
 
 func newNamespace(name string, h *Handler) *Namespace {
@@ -120,10 +123,17 @@ func (ns *Namespace) deliver(b *Broadcast, pkts []*engineio.Packet) int {
 	defer ns.mu.RUnlock()
 	x := ns.exclusionLocked(b.Except)
 	n := 0
+	var obs *Observer // inspect.go: nil unless a tool watches
+	if ns.obs != nil {
+		obs = ns.obs.Load()
+	}
 	send := func(s *Socket) {
 		if !x.excludes(s) && !b.skips(s) {
 			s.deliver(b, pkts)
 			n++
+			if obs != nil {
+				obs.sent(s, b.Event, b.Args)
+			}
 		}
 	}
 	switch len(b.Rooms) {

@@ -91,6 +91,7 @@ type Server struct {
 	log     *slog.Logger
 
 	stats Stats
+	obs   atomic.Pointer[Observer] // SetObserver (inspect.go)
 
 	mu       sync.RWMutex
 	handlers []*Handler
@@ -251,6 +252,7 @@ func (s *Server) join(sock *Socket, h *Handler, rooms []string) {
 	ns := s.nsps[sock.nspName]
 	if ns == nil {
 		ns = newNamespace(sock.nspName, h)
+		ns.obs = &s.obs
 		s.nsps[sock.nspName] = ns
 	}
 	sock.nsp = ns
@@ -266,10 +268,22 @@ func (s *Server) leave(sock *Socket) {
 		delete(s.nsps, ns.name)
 	}
 	s.mu.Unlock()
+	if ia, ok := s.adapter.(InterestAdapter); ok && ns != nil {
+		ia.Unsubscribe(ns.name)
+	}
+}
+
+// subscribe tells an InterestAdapter that sock joined its namespace; it returns once the
+// namespace's broadcasts reach this node. Called after join, outside every lock.
+func (s *Server) subscribe(sock *Socket) {
+	if ia, ok := s.adapter.(InterestAdapter); ok {
+		ia.Subscribe(sock.nspName)
+	}
 }
 
 func (s *Server) onOpen(c *engineio.Conn) engineio.Listener {
 	cl := newClient(s, c)
+	s.observer().opened(c.ID(), c.Transport())
 	cl.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, cl.connectTimeout)
 	return cl
 }

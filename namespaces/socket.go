@@ -138,16 +138,26 @@ func (s *Socket) OnDisconnect(f func(reason string)) {
 // (kill -9: no goodbye) leaves a session that brings the room back on another node.
 func (s *Socket) Join(room string) {
 	if ns := s.nsp; ns != nil {
+		o := s.client.srv.observer()
+		had := o != nil && s.InRoom(room)
 		ns.join(s, room)
 		s.persistRooms()
+		if o != nil && !had {
+			o.joined(s, room)
+		}
 	}
 }
 
 // Leave removes the socket from room (and from its saved session, as Join).
 func (s *Socket) Leave(room string) {
 	if ns := s.nsp; ns != nil {
+		o := s.client.srv.observer()
+		had := o != nil && s.InRoom(room)
 		ns.leave(s, room)
 		s.persistRooms()
+		if had {
+			o.left(s, room)
+		}
 	}
 }
 
@@ -233,6 +243,10 @@ func (s *Socket) emit(id int64, event string, args []any) error {
 	if err != nil {
 		return err
 	}
+	if o := s.client.srv.observer(); o != nil {
+		o.sent(s, event, args)
+		o.traffic(false, 1, len(enc.text))
+	}
 	s.client.sendPackets(enc.packets())
 	return nil
 }
@@ -258,6 +272,7 @@ func (s *Socket) handle(p packet) {
 			return
 		}
 		event := fmt.Sprint(args[0])
+		s.client.srv.observer().received(s, event, args[1:])
 		var ack func(...any)
 		if p.id >= 0 {
 			ack = s.ackFunc(p.id)
@@ -327,6 +342,7 @@ func (s *Socket) onClose(reason string) {
 		s.client.srv.saveSession(s) // an unexpected loss: keep the session for recovery
 	}
 	s.client.srv.leave(s)
+	s.client.srv.observer().disconnected(s, reason)
 	for _, f := range cbs {
 		f(reason)
 	}

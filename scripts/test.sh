@@ -43,6 +43,32 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH="$PATH:/usr/local/go/bin"
 fi
 
+# Tools without a Debian package of their own, kept across runs in
+# ${XDG_CACHE_HOME:-~/.cache}/syncgate-tools/bin (testenv.ToolsDir) and put on PATH:
+# promtool and prometheus unpacked from Debian's prometheus package (installing it would start
+# a Prometheus server as a service), helm built from its Go module (about 2.5 minutes, once).
+TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/syncgate-tools"
+HELM_VERSION=v4.3.2
+mkdir -p "$TOOLS/bin"
+export PATH="$PATH:$TOOLS/bin"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+	if [ -z "$APT_UPDATED" ]; then
+		log "apt-get update"
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		APT_UPDATED=1
+	fi
+	log "unpacking promtool and prometheus from Debian's prometheus package"
+	tmp="$(mktemp -d)"
+	(cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x)
+	install -m 0755 "$tmp/x/usr/bin/promtool" "$tmp/x/usr/bin/prometheus" "$TOOLS/bin/"
+	rm -rf "$tmp"
+fi
+if [ ! -x "$TOOLS/helm-$HELM_VERSION/helm" ]; then
+	log "building helm $HELM_VERSION from its Go module"
+	GOBIN="$TOOLS/helm-$HELM_VERSION" go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+fi
+ln -sfn "$TOOLS/helm-$HELM_VERSION/helm" "$TOOLS/bin/helm"
+
 # Node packages: npm ci in each directory when node_modules is missing or was installed
 # from another package.json / package-lock.json.
 node_deps() {

@@ -14,16 +14,20 @@ import (
 	"github.com/syncgate/syncgate/internal/testenv"
 )
 
-// docker-compose.yml is valid for Debian's docker-compose (no Docker engine needed).
+// docker-compose.yml is valid for Debian's docker-compose (v1; no Docker engine needed), with
+// and without the monitoring profile.
 func TestComposeConfigValid(t *testing.T) {
 	bin := optionalTool(t, "docker-compose", "docker-compose")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-f", "docker-compose.yml", "config", "-q")
-	cmd.Dir = testenv.RepoRoot(t)
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker-compose config -q: %v\n%s", err, out)
+	for _, args := range [][]string{{"config", "-q"}, {"--profile", "monitoring", "config", "-q"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"-f", "docker-compose.yml"}, args...)...)
+		cmd.Dir = testenv.RepoRoot(t)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("docker-compose %v: %v\n%s", args, err, out)
+		}
 	}
 }
 

@@ -47,6 +47,11 @@ const commands = {
     await pageOf(page).page.locator(selector).click();
     return null;
   },
+  /** fill types value into the first element of selector (an input). */
+  async fill({ page, selector, value }) {
+    await pageOf(page).page.locator(selector).first().fill(value);
+    return null;
+  },
   /** wait until selector is attached, detached, visible or hidden (state). */
   async wait({ page, selector, state = 'attached' }) {
     await pageOf(page).page.locator(selector).first().waitFor({ state });

@@ -81,7 +81,7 @@ func run(args []string) error {
 		}
 		admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
-		log.Info("admin listener", "addr", aln.Addr().String(), "publish_api", cfg.AdminToken != "")
+		log.Info("admin listener", "addr", aln.Addr().String(), "publish_api", cfg.AdminToken != "", "admin_ui", cfg.AdminUIUser != "")
 	}
 	log.Info("syncgate listening", "addr", ln.Addr().String(), "upstream", cfg.Upstream,
 		"api_prefix", cfg.APIPrefix, "namespaces", cfg.NamespacePrefix+"/{org}", "org_id_format", cfg.OrgIDFormat.String(),
