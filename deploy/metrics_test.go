@@ -314,7 +314,7 @@ func TestDashboardAndRulesQueryExportedMetrics(t *testing.T) {
 	for _, name := range []string{
 		"syncgate_fanout_ready", "syncgate_redis_publish_failures_total", "syncgate_resyncs_total",
 		"syncgate_membership_errors_total", "syncgate_connections_closed_by_limit_total",
-		"syncgate_config_reload_failures_total",
+		"syncgate_config_reload_failing",
 	} {
 		if !rulesUsed[name] {
 			t.Errorf("no alert rule watches %s", name)

@@ -136,10 +136,20 @@ const (
 // publishScript appends a broadcast to its namespace log (trimmed by length and age,
 // expiring when idle), records the offset as the namespace's last, sets the partition's
 // data epoch if missing, and SPUBLISHes "offset previous payload". It returns the offset.
+// It also records which master wrote last (CLUSTER MYID): the first write on another one
+// (a failover, or a migrated slot) sets the partition's "moved" time, before which no
+// recovery is called complete (the former master may have acknowledged writes that did not
+// reach this one).
 var publishScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('SET', KEYS[3], now, 'NX')
+local me = redis.call('CLUSTER', 'MYID')
+local owner = redis.call('GET', KEYS[4])
+if owner ~= me then
+  redis.call('SET', KEYS[4], me)
+  if owner then redis.call('SET', KEYS[5], now) end
+end
 local prev = redis.call('GET', KEYS[2])
 if not prev then prev = '' end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'p', ARGV[1])
@@ -148,6 +158,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
 redis.call('SPUBLISH', ARGV[2], id .. ' ' .. prev .. ' ' .. ARGV[1])
 return id
+`)
+
+// stateScript returns, for Missed, the answering master's ID and the partition's last
+// writer, moved time and data epoch.
+var stateScript = redis.NewScript(`
+local me = redis.call('CLUSTER', 'MYID')
+return {me, redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[3]) or ''}
 `)
 
 // leaseScript renews this node's lease and declares lost every node whose lease ended (the
@@ -264,6 +281,10 @@ func NewCluster(o ClusterOptions) *Cluster {
 // Stats returns the engine's counters.
 func (a *Cluster) Stats() *ClusterStats { return &a.stats }
 
+// LogKey returns the Redis key of nsp's recovery log (a stream: XRANGE it to see what the
+// engine would replay), for operators and tests.
+func (a *Cluster) LogKey(nsp string) string { return a.partOf(nsp).logKey(nsp) }
+
 // NodeID returns this node's ID.
 func (a *Cluster) NodeID() string { return a.uid }
 
@@ -290,6 +311,8 @@ func (p *partition) logKey(nsp string) string  { return keyPrefix + p.tag + ":lo
 func (p *partition) lastKey(nsp string) string { return keyPrefix + p.tag + ":last:" + nsp }
 func (p *partition) chanKey(nsp string) string { return keyPrefix + p.tag + ":ch:" + nsp }
 func (p *partition) epochKey() string          { return keyPrefix + p.tag + ":epoch" }
+func (p *partition) ownerKey() string          { return keyPrefix + p.tag + ":owner" }
+func (p *partition) movedKey() string          { return keyPrefix + p.tag + ":moved" }
 
 // wire is a broadcast as stored in Redis.
 type wire struct {
@@ -368,7 +391,7 @@ func (a *Cluster) write(ctx context.Context, nsp string, payload []byte) (string
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	keys := []string{p.logKey(nsp), p.lastKey(nsp), p.epochKey()}
+	keys := []string{p.logKey(nsp), p.lastKey(nsp), p.epochKey(), p.ownerKey(), p.movedKey()}
 	off, err := publishScript.Run(ctx, a.rdb, keys, payload, p.chanKey(nsp), a.perNsp,
 		a.window.Milliseconds(), lastTTL.Milliseconds()).Text()
 	if err != nil {
@@ -482,6 +505,10 @@ type sub struct {
 func (a *Cluster) Subscribe(nsp string) {
 	p := a.partOf(nsp)
 	ch := p.chanKey(nsp)
+	// One bound for everything: a dial to an unreachable master included. A SSUBSCRIBE not
+	// sent in time stays on the PubSub, which sends it when it (re)connects.
+	ctx, cancel := context.WithTimeout(a.ctx, a.wait)
+	defer cancel()
 	p.mu.Lock()
 	s := p.subs[ch]
 	if s == nil {
@@ -493,24 +520,21 @@ func (a *Cluster) Subscribe(nsp string) {
 		s.subscribed = true
 		a.stats.Subscriptions.Add(1)
 		if p.ps == nil {
-			p.ps = a.rdb.SSubscribe(a.ctx, ch)
+			p.ps = a.rdb.SSubscribe(ctx, ch)
 			select {
 			case p.wake <- struct{}{}:
 			default:
 			}
 		} else {
-			_ = p.ps.SSubscribe(a.ctx, ch) // kept by the PubSub and sent again on reconnect
+			_ = p.ps.SSubscribe(ctx, ch) // kept by the PubSub and sent again on reconnect
 		}
 	}
 	ready := s.ready
 	p.mu.Unlock()
-	t := time.NewTimer(a.wait)
-	defer t.Stop()
 	select {
 	case <-ready:
 		return
-	case <-t.C:
-	case <-a.ctx.Done():
+	case <-ctx.Done():
 	}
 	p.mu.Lock()
 	if !s.confirmed {
@@ -880,12 +904,19 @@ func (a *Cluster) Missed(ctx context.Context, nsp, off string) ([]*namespaces.Br
 		return nil, false, nil // older than the window
 	}
 	p := a.partOf(nsp)
-	epoch, err := a.rdb.Get(ctx, p.epochKey()).Int64()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, fmt.Errorf("fanout: redis cluster epoch: %w", err)
+	st, err := stateScript.Run(ctx, a.rdb, []string{p.ownerKey(), p.movedKey(), p.epochKey()}).StringSlice()
+	if err != nil || len(st) != 4 {
+		return nil, false, fmt.Errorf("fanout: redis cluster partition state: %w", err)
 	}
-	if t < epoch || errors.Is(err, redis.Nil) {
+	epoch, err1 := strconv.ParseInt(st[3], 10, 64)
+	moved, err2 := strconv.ParseInt(st[2], 10, 64)
+	switch {
+	case err1 != nil || err2 != nil || t < epoch:
 		return nil, false, nil // from before the partition's data began (or it was lost)
+	case st[1] != "" && st[1] != st[0]:
+		return nil, false, nil // another master wrote last: this one may lack its last writes
+	case t <= moved:
+		return nil, false, nil // from before the partition changed master
 	}
 	lost, err := a.rdb.Get(ctx, keyLost).Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -953,7 +984,7 @@ func (a *Cluster) TakeSession(ctx context.Context, pid string) (*namespaces.Sess
 }
 
 // Ready implements namespaces.Adapter: the cluster answered the last lease renewal, every
-// subscription is confirmed and nothing is queued.
+// subscription is confirmed (and none is being re-made) and nothing is queued.
 func (a *Cluster) Ready() bool {
 	if !a.leased.Load() {
 		return false
@@ -966,9 +997,12 @@ func (a *Cluster) Ready() bool {
 	}
 	for _, p := range a.parts {
 		p.mu.Lock()
-		broken := p.broken
+		whole := !p.broken
+		for _, s := range p.subs {
+			whole = whole && (s.confirmed || !s.subscribed)
+		}
 		p.mu.Unlock()
-		if broken {
+		if !whole {
 			return false
 		}
 	}

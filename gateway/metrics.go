@@ -67,6 +67,14 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "syncgate_config_reload_failures_total", Help: "Trigger file reloads (SIGHUP) that failed and kept the triggers in force.",
 	})
 	m.reg.MustRegister(m.reloadFailures)
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "syncgate_config_reload_failing", Help: "1 while the last trigger file reload (SIGHUP) failed and the previous triggers stay in force; 0 otherwise.",
+	}, func() float64 {
+		if g.reload.lastFailure() != nil {
+			return 1
+		}
+		return 0
+	}))
 	for _, reason := range auth.ErrorReasons {
 		// Every reason from the start at 0, so a rate() alert sees its first error.
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{

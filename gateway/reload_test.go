@@ -78,6 +78,9 @@ func TestReloadFailureVisibleUntilAGoodReload(t *testing.T) {
 	if got := scrape(t, admin.URL)["syncgate_config_reload_failures_total"]; got != 1 {
 		t.Fatalf("syncgate_config_reload_failures_total = %v, want 1", got)
 	}
+	if got := scrape(t, admin.URL)["syncgate_config_reload_failing"]; got != 1 {
+		t.Fatalf("syncgate_config_reload_failing = %v after a failed reload, want 1", got)
+	}
 	if got := logs.matching("trigger file not reloaded"); len(got) != 1 {
 		t.Fatalf("failure logged %d times: %q", len(got), got)
 	}
@@ -95,6 +98,9 @@ func TestReloadFailureVisibleUntilAGoodReload(t *testing.T) {
 	}
 	if got := scrape(t, admin.URL)["syncgate_config_reload_failures_total"]; got != 1 {
 		t.Fatalf("syncgate_config_reload_failures_total = %v after a good reload, want still 1 (a counter)", got)
+	}
+	if got := scrape(t, admin.URL)["syncgate_config_reload_failing"]; got != 0 {
+		t.Fatalf("syncgate_config_reload_failing = %v after a good reload, want 0", got)
 	}
 	done := logs.matching("triggers reloaded")
 	if len(done) != 1 || !strings.Contains(done[0], "added=1 removed=1") ||

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
@@ -14,14 +15,20 @@ import (
 // named A, B, C…, all ready.
 func clusterNodes(t *testing.T, api *testenv.FakeAPI, count int, flags ...string) []*node {
 	t.Helper()
-	rc := testenv.StartRedisCluster(t, 3, 0)
+	_, out := clusterNodesOn(t, testenv.StartRedisCluster(t, 3, 0), api, count, flags...)
+	return out
+}
+
+// clusterNodesOn starts count gateways on the cluster rc.
+func clusterNodesOn(t *testing.T, rc *testenv.RedisCluster, api *testenv.FakeAPI, count int, flags ...string) (*testenv.RedisCluster, []*node) {
+	t.Helper()
 	var out []*node
 	for i := range count {
 		n := startNodeWith(t, api, string(rune('A'+i)), nil, append([]string{"--redis-cluster", rc.Seeds()}, flags...)...)
 		n.waitReadyz(http.StatusOK)
 		out = append(out, n)
 	}
-	return out
+	return rc, out
 }
 
 func clusterStats(t *testing.T, n *node) *fanout.ClusterStats {
@@ -130,4 +137,59 @@ func TestRedisSentinelNodesShareEvents(t *testing.T) {
 	connect(t, c, "sb", b.url("/org/1"), once("alice"))
 	a.addRow(1, 7)
 	expectRows(t, c, "sb", row{"personview.addrow", 7})
+}
+
+// A Redis Cluster master is killed during a stream of mutations and its replica takes over:
+// both gateways carry on by themselves, and every socket of every org, on both nodes, gets
+// every event or a resync after it (never silence), each event once and in order.
+func TestRedisClusterMasterFailoverDuringStreamLosesNothingSilently(t *testing.T) {
+	const orgs = 6
+	rc, ns := clusterNodesOn(t, testenv.StartRedisCluster(t, 3, 1), members(t, orgs), 2)
+	a, b := ns[0], ns[1]
+	c := testenv.StartNode(t)
+	var names, urls []string
+	for org := 1; org <= orgs; org++ {
+		for _, n := range ns {
+			names = append(names, fmt.Sprintf("%s%d", n.name, org))
+			urls = append(urls, n.url(fmt.Sprintf("/org/%d", org)))
+		}
+	}
+	connectAll(t, c, names, urls, once("alice"))
+	cols := map[string]*collector{}
+	for _, s := range names {
+		cols[s] = collect(c, s, isEndMarker)
+	}
+	st := startStream(a, 5*time.Millisecond, func(i int) int { return 1 + i%orgs })
+	st.waitMore(t, 30)
+	logKey := a.g.Sockets().Adapter().(*fanout.Cluster).LogKey("/org/1")
+	victim := rc.MasterOf(logKey)
+	victim.Kill()
+	rc.WaitFailover(victim)
+	st.waitMore(t, 30)
+	a.waitReadyz(http.StatusOK)
+	b.waitReadyz(http.StatusOK)
+	total := st.end(t)
+	for org := 1; org <= orgs; org++ {
+		a.deleteRow(org, 0) // the end markers
+	}
+	var sum tally
+	resynced := 0
+	for _, s := range names {
+		org := int(s[1] - '0')
+		tl, lost := account(t, st, st.sentTo(org), cols[s].wait(t))
+		sum.add(tl)
+		if tl.Resyncs > 0 {
+			resynced++
+		}
+		if tl.Lost != 0 {
+			t.Errorf("socket %s lost %d events silently (neither received nor covered by a resync): %v", s, tl.Lost, lost)
+		}
+		if tl.Duplicates != 0 || tl.Disorder != 0 || tl.Foreign != 0 {
+			t.Errorf("socket %s: %v", s, tl)
+		}
+	}
+	if resynced == 0 {
+		t.Error("no socket resynced, yet the master of org 1's log was killed")
+	}
+	t.Logf("%d mutations through node A, master %s killed and replaced: %d sockets, %v", total, victim.Addr(), len(names), sum)
 }

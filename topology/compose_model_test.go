@@ -26,6 +26,7 @@ type composeService struct {
 	Volumes     []string          `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	Profiles    []string          `yaml:"profiles"`
+	Restart     string            `yaml:"restart"`
 	Healthcheck struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`

@@ -78,6 +78,9 @@ func TestComposeMonitoringProfile(t *testing.T) {
 		if slices.Contains(monitoringServices, name) {
 			want = []string{"monitoring"}
 		}
+		if slices.Contains(clusterServices, name) {
+			want = []string{"cluster"} // compose_cluster_test.go
+		}
 		if !slices.Equal(s.Profiles, want) {
 			t.Errorf("service %s has profiles %v, want %v", name, s.Profiles, want)
 		}

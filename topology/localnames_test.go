@@ -50,11 +50,17 @@ func (l *localNames) apply(s string) (string, error) {
 			break
 		}
 	}
-	if l.hostRe != nil {
-		s = l.hostRe.ReplaceAllStringFunc(s, func(m string) string {
+	// Names in a list ("a:1,b:2") share the separator matched around each: repeat until none
+	// is left.
+	for i := 0; l.hostRe != nil && i < len(l.hosts); i++ {
+		next := l.hostRe.ReplaceAllStringFunc(s, func(m string) string {
 			sub := l.hostRe.FindStringSubmatch(m)
 			return sub[1] + l.hosts[sub[2]] + sub[3]
 		})
+		if next == s {
+			break
+		}
+		s = next
 	}
 	for _, name := range l.known {
 		re := regexp.MustCompile(`(^|[^A-Za-z0-9_.-])` + regexp.QuoteMeta(name) + `:[0-9]+`)

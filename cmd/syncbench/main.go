@@ -26,6 +26,8 @@ func main() {
 	switch cmd {
 	case "all", "fanout", "idle", "profile", "storm", "proxy", "twonode", "rates", "maxrate":
 		err = runBench(ctx, cmd, args)
+	case "cluster":
+		err = runCluster(ctx, args)
 	case "soak":
 		err = runSoak(ctx, args)
 	case "upstream":
@@ -33,7 +35,7 @@ func main() {
 	case "gateway-inproc":
 		err = runInproc(ctx, args)
 	default:
-		err = fmt.Errorf("unknown command %q (want all, rates, maxrate, fanout, idle, profile, storm, proxy, twonode)", cmd)
+		err = fmt.Errorf("unknown command %q (want all, rates, maxrate, fanout, idle, profile, storm, proxy, twonode, cluster)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return

@@ -101,3 +101,19 @@ func TestEachScenarioRunsTheSystemsItAppliesTo(t *testing.T) {
 		t.Errorf("rates command = %s", cmds["rates"])
 	}
 }
+
+func TestClusterOptions(t *testing.T) {
+	o, err := parseClusterOptions([]string{"--nodes", "1, 4", "--engines", "cluster", "--cluster-orgs", "10", "--cluster-sockets", "20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.nodes) != 2 || o.nodes[1] != 4 || len(o.engines) != 1 || o.masters != 3 {
+		t.Errorf("parsed %+v", o)
+	}
+	for _, bad := range [][]string{{"--nodes", "0"}, {"--engines", "memory"}, {"--cluster-masters", "2"},
+		{"--cluster-orgs", "10", "--cluster-sockets", "5"}} {
+		if _, err := parseClusterOptions(bad); err == nil {
+			t.Errorf("parseClusterOptions(%q) accepted", bad)
+		}
+	}
+}

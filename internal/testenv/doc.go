@@ -9,6 +9,9 @@
 //
 // The parts:
 //   - StartRedis: a redis-server with no persistence; Stop, Kill, Start again on the same port.
+//   - StartRedisCluster: N masters (+ replicas) made into a Redis Cluster by
+//     redis-cli --cluster create; Kill a node, WaitFailover, Reshard, MasterOf a key.
+//   - StartRedisSentinel: a Sentinel (redis-server --sentinel) naming a StartRedis primary.
 //   - NewFakeAPI: the platform API under /v1; memberships per credential (the
 //     bearer token, else the "zsid" cookie), canned answers, outages, delays,
 //     and a log of what reached it.

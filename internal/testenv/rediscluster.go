@@ -259,3 +259,49 @@ func (c *RedisCluster) Reshard(from, to *ClusterNode, slots int) (string, error)
 		"--cluster-slots", strconv.Itoa(slots), "--cluster-yes").CombinedOutput()
 	return string(out), err
 }
+
+// WaitFailover waits (up to 30 s) until a replica has taken over the slots of the killed
+// master dead and the cluster is ok again.
+func (c *RedisCluster) WaitFailover(dead *ClusterNode) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.slotsServedWithout(c.Masters(), dead) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("testenv: no replica took over from %s within 30s", dead.Addr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.WaitOK()
+}
+
+// slotsServedWithout reports whether the running masters, dead excluded, serve every slot.
+func (c *RedisCluster) slotsServedWithout(masters []*ClusterNode, dead *ClusterNode) bool {
+	total := 0
+	for _, m := range masters {
+		if m == dead {
+			continue
+		}
+		out, err := c.CLI(m, "cluster", "nodes")
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 9 || !strings.Contains(f[2], "myself") {
+				continue
+			}
+			for _, r := range f[8:] {
+				lo, hi, found := strings.Cut(r, "-")
+				if !found {
+					hi = lo
+				}
+				a, err1 := strconv.Atoi(lo)
+				b, err2 := strconv.Atoi(hi)
+				if err1 == nil && err2 == nil {
+					total += b - a + 1
+				}
+			}
+		}
+	}
+	return total == 16384
+}
