@@ -1010,7 +1010,7 @@ func (a *Cluster) Ready() bool {
 }
 
 // Abandon makes Close leave this node's lease to expire instead of saying goodbye (see
-// namespaces.RedisAdapter.Abandon).
+// Redis.Abandon).
 func (a *Cluster) Abandon() {
 	a.mu.Lock()
 	a.unclean = true

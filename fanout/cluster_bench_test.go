@@ -95,13 +95,13 @@ func TestClusterReadsScaleWithInterestNotDeployment(t *testing.T) {
 // (per-org log + shared bus), for comparison.
 func BenchmarkSingleRedisPublish(b *testing.B) {
 	r := testenv.StartRedis(b)
-	var as []*namespaces.RedisAdapter
+	var as []*fanout.Redis
 	for range 2 {
-		rdb, err := namespaces.ParseRedisURL(r.URL())
+		rdb, err := fanout.ParseRedisURL(r.URL())
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := namespaces.NewRedisAdapter(namespaces.RedisOptions{Client: rdb, Logger: discard})
+		a := fanout.NewRedis(fanout.RedisOptions{Client: rdb, Logger: discard})
 		a.Init(namespaces.AdapterHooks{DeliverLocal: func(*namespaces.Broadcast) int { return 0 }, Resync: func(string, string) {}})
 		b.Cleanup(func() { _ = a.Close() })
 		as = append(as, a)

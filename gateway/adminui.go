@@ -6,14 +6,14 @@ import (
 	"fmt"
 
 	"github.com/syncgate/syncgate/adminui"
-	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/fanout"
 )
 
 // newAdminUI builds the Socket.IO Admin UI endpoint of the admin listener (package adminui):
 // it inspects this node's sockets; without --admin-ui-user its /admin refuses everyone.
 func (g *Gateway) newAdminUI(cfg Config) error {
 	serverID := "" // adminui's default: hostname#pid
-	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok {
 		serverID = ra.NodeID() // the node ID of the status page
 	}
 	ui, err := adminui.New(adminui.Options{

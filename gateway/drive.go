@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/syncgate/syncgate/drive"
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/sessions"
 )
@@ -56,7 +57,7 @@ func (g *Gateway) newDrive(cfg Config, opts Options) error {
 	if dc.NewService == nil && cfg.DriveEndpoint != "" { // Options.DriveService (tests) wins
 		dc.NewService = drive.EndpointService(driveEndpointURL(cfg.DriveEndpoint), nil)
 	}
-	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok && cfg.singleRedis() {
+	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok && cfg.singleRedis() {
 		rdb, err := g.redisClient()
 		if err != nil {
 			return err

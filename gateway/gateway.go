@@ -149,7 +149,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 			return nil, fmt.Errorf("gateway: --admission-failures-per-ip: %w", err)
 		}
 	}
-	g.pubq = proxy.NewPublishQueue(g, proxy.QueueOptions{Logger: log})
+	g.pubq = proxy.NewPublishQueue(g, proxy.QueueOptions{Logger: log, GaveUp: g.resyncUnpublished})
 	g.proxy, err = proxy.New(proxy.Config{
 		Upstream:        up,
 		Prefix:          cfg.APIPrefix,
@@ -339,6 +339,16 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 	g.metrics.eventsFired.WithLabelValues(ev.Name).Inc()
 	g.log.Debug("event published", "org", ev.Org, "event", ev.Name)
 	return nil
+}
+
+// resyncUnpublished tells the org of an event that could not be published (every try
+// failed) to resync, so that its sockets refetch rather than stay silently stale.
+func (g *Gateway) resyncUnpublished(_ context.Context, ev triggers.Event, _ error) {
+	b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: namespaces.EventResync,
+		Args: []any{map[string]string{"reason": "event not published", "event": ev.Name}}}
+	if err := g.sio.Broadcast(b); err != nil {
+		g.log.Error("resync after an unpublished event failed too", "org", ev.Org, "event", ev.Name, "err", err)
+	}
 }
 
 // deliverCoalesced is the coalescer's sink: one merged event, or a resync scoped to it.

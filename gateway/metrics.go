@@ -150,7 +150,7 @@ func (m *metrics) registerAdapter(g *Gateway) {
 	f := func(name, help string, v func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, v)
 	}
-	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok {
 		rs := ra.Stats()
 		m.reg.MustRegister(
 			f("syncgate_redis_publish_failures_total", "Broadcasts Redis did not take at once (delivered locally, queued).", func() float64 { return float64(rs.PublishFailures.Load()) }),

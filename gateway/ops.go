@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/fanout"
-	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -33,7 +32,7 @@ func (g *Gateway) Drain() {
 // flight when --shutdown-timeout ran out): some accepted mutation may never be published,
 // so Close leaves this node's lease to expire and the other nodes resync their sockets.
 func (g *Gateway) Abandon() {
-	if a, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+	if a, ok := g.sio.Adapter().(*fanout.Redis); ok {
 		a.Abandon()
 	}
 	if a, ok := g.sio.Adapter().(*fanout.Cluster); ok {

@@ -72,7 +72,7 @@ func newRedisClient(cfg Config) (redis.UniversalClient, error) {
 		}), nil
 	}
 	if cfg.RedisUsername == "" && cfg.RedisPassword == "" {
-		return namespaces.ParseRedisURL(cfg.Redis)
+		return fanout.ParseRedisURL(cfg.Redis)
 	}
 	opt, err := redis.ParseURL(cfg.Redis)
 	if err != nil {
@@ -108,7 +108,7 @@ func newFanoutAdapter(cfg Config, m *metrics, log *slog.Logger) (namespaces.Adap
 		if err != nil {
 			return nil, fmt.Errorf("--redis: %w", err)
 		}
-		return namespaces.NewRedisAdapter(namespaces.RedisOptions{
+		return fanout.NewRedis(fanout.RedisOptions{
 			Client:         rdb,
 			RecoveryWindow: cfg.RecoveryWindow,
 			NodeLease:      cfg.NodeLease,

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/fanout"
 )
 
 // The status page (admin listener, GET /status) shows this node (readiness, connections,
@@ -58,7 +58,7 @@ type OrgSockets struct {
 
 // NodeStatus is a node as it announced itself in Redis (this node: its live counts).
 type NodeStatus struct {
-	namespaces.NodeInfo
+	fanout.NodeInfo
 	Self bool `json:"self"`
 }
 
@@ -80,7 +80,7 @@ type RedisStatus struct {
 
 // redisErrors keeps, per Redis adapter, the last error its announcements and node listings
 // met. The announce loop creates the entry and removes it when the gateway stops.
-var redisErrors sync.Map // *namespaces.RedisAdapter → *lastError
+var redisErrors sync.Map // *fanout.Redis → *lastError
 
 type lastError struct {
 	mu  sync.Mutex
@@ -110,7 +110,7 @@ func (l *lastError) get() (string, *time.Time) {
 	return l.err, &at
 }
 
-func redisErrorsOf(ra *namespaces.RedisAdapter) *lastError {
+func redisErrorsOf(ra *fanout.Redis) *lastError {
 	v, ok := redisErrors.Load(ra)
 	if !ok {
 		return nil
@@ -136,7 +136,7 @@ func (g *Gateway) status(ctx context.Context) Status {
 	orgs := g.orgSockets()
 	s.Orgs = len(orgs)
 	s.OrgSockets, s.OrgsNotListed = capOrgs(orgs, maxStatusOrgs)
-	if ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter); ok {
+	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok {
 		s.Node = ra.NodeID()
 		s.Redis = redisStatus(ra)
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -156,7 +156,7 @@ func (g *Gateway) status(ctx context.Context) Status {
 			s.Nodes = append(s.Nodes, ns)
 		}
 		if !self { // Redis unreachable, or not announced yet: this node is still alive
-			s.Nodes = append(s.Nodes, NodeStatus{Self: true, NodeInfo: namespaces.NodeInfo{
+			s.Nodes = append(s.Nodes, NodeStatus{Self: true, NodeInfo: fanout.NodeInfo{
 				ID: s.Node, Seen: time.Now().UTC(), Connections: s.Connections, Orgs: s.Orgs}})
 		}
 		slices.SortFunc(s.Nodes, func(a, b NodeStatus) int { return cmp.Compare(a.ID, b.ID) })
@@ -164,7 +164,7 @@ func (g *Gateway) status(ctx context.Context) Status {
 	return s
 }
 
-func redisStatus(ra *namespaces.RedisAdapter) *RedisStatus {
+func redisStatus(ra *fanout.Redis) *RedisStatus {
 	rs := ra.Stats()
 	r := &RedisStatus{
 		Ready:           ra.Ready(),
@@ -223,7 +223,7 @@ func capOrgs(orgs []OrgSockets, limit int) ([]OrgSockets, int) {
 
 // announce keeps this node listed in Redis, with its counts, while the gateway runs.
 func (g *Gateway) announce(ctx context.Context) {
-	ra, ok := g.sio.Adapter().(*namespaces.RedisAdapter)
+	ra, ok := g.sio.Adapter().(*fanout.Redis)
 	if !ok {
 		return
 	}
@@ -234,7 +234,7 @@ func (g *Gateway) announce(ctx context.Context) {
 	defer t.Stop()
 	for {
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		err := ra.Announce(actx, namespaces.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.orgSockets())})
+		err := ra.Announce(actx, fanout.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.orgSockets())})
 		cancel()
 		if ctx.Err() != nil {
 			return

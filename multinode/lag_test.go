@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
 	"github.com/syncgate/syncgate/namespaces"
 )
@@ -24,12 +25,12 @@ type laggingAdapter struct {
 // let go before the node closes.
 func newLaggingNode(t *testing.T, api *testenv.FakeAPI, name, url string) (*node, *laggingAdapter) {
 	t.Helper()
-	rdb, err := namespaces.ParseRedisURL(url + "?client_name=" + name)
+	rdb, err := fanout.ParseRedisURL(url + "?client_name=" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	la := &laggingAdapter{
-		Adapter: namespaces.NewRedisAdapter(namespaces.RedisOptions{Client: rdb}),
+		Adapter: fanout.NewRedis(fanout.RedisOptions{Client: rdb}),
 		gate:    make(chan struct{}),
 		local:   map[*namespaces.Broadcast]bool{},
 	}

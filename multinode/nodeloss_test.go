@@ -10,8 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
-	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -169,7 +169,7 @@ func TestNodeKilledBeforePublishingMakesEverySocketResync(t *testing.T) {
 	}
 	expectResync(t, c, "w", "node lost")
 	// The resync can reach w before B's lease keeper has counted its declaration.
-	ra := b.g.Sockets().Adapter().(*namespaces.RedisAdapter)
+	ra := b.g.Sockets().Adapter().(*fanout.Redis)
 	for deadline := time.Now().Add(waitLong); ra.Stats().NodesLost.Load() == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}

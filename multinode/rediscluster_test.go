@@ -8,7 +8,6 @@ import (
 
 	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
-	"github.com/syncgate/syncgate/namespaces"
 )
 
 // clusterNodes starts a 3-master Redis Cluster and count gateways on it (--redis-cluster),
@@ -130,7 +129,7 @@ func TestRedisSentinelNodesShareEvents(t *testing.T) {
 	b := startNodeWith(t, api, "B", nil, flags...)
 	a.waitReadyz(http.StatusOK)
 	b.waitReadyz(http.StatusOK)
-	if _, ok := a.g.Sockets().Adapter().(*namespaces.RedisAdapter); !ok {
+	if _, ok := a.g.Sockets().Adapter().(*fanout.Redis); !ok {
 		t.Fatalf("adapter %T, want the single-Redis engine", a.g.Sockets().Adapter())
 	}
 	c := testenv.StartNode(t)

@@ -8,7 +8,7 @@ import (
 )
 
 // Adapter carries broadcasts to the sockets that should get them: on this node only
-// (MemoryAdapter) or on every node (RedisAdapter). Rooms are tracked locally by each node's
+// (MemoryAdapter) or on every node (package fanout: fanout.Redis, fanout.Cluster). Rooms are tracked locally by each node's
 // Server; the adapter moves broadcasts, keeps the recent ones of each namespace for
 // connection state recovery, and keeps recovery sessions.
 type Adapter interface {

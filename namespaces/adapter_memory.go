@@ -8,7 +8,7 @@ import (
 
 // MemoryAdapter is the single-node adapter, the default: Publish is local delivery, and the
 // recent broadcasts of each namespace are kept in memory for connection state recovery.
-// Running several nodes needs RedisAdapter.
+// Running several nodes needs an engine of package fanout.
 //
 // Each namespace has its own log and lock: a broadcast is delivered under its namespace's
 // lock only (so its sockets see offsets in order), and broadcasts to different namespaces

@@ -27,7 +27,7 @@ type Broadcast struct {
 	// reconnect whose recovery failed and gave it a new ID.
 	ExceptSender string
 
-	busID string // RedisAdapter: unique per publish, kept across a replay after an outage
+	busID string // fan-out engines (package fanout): unique per publish, kept across a replay after an outage
 
 	once   sync.Once
 	pkts   []*engineio.Packet

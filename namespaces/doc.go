@@ -5,8 +5,9 @@
 // names exist (Handler.Match), who may join them (Handler.Admit, which may block on the
 // network without holding up the connection's other namespaces or losing its packets) and
 // what a socket does once admitted (Handler.OnConnect). A broadcast is encoded once per node
-// and goes through an Adapter: MemoryAdapter (adapter_memory.go) delivers on this node
-// only; RedisAdapter (adapter_redis.go) spreads it over every node. Both keep the recent
-// broadcasts of each namespace for connection state recovery (recovery.go). All exported methods are safe for
-// concurrent use. Start reading at Server.Handle and Server.Broadcast.
+// and goes through an Adapter: MemoryAdapter (adapter_memory.go, the default) delivers on
+// this node only; the engines that spread it over every node (one Redis, Redis Cluster)
+// live in package fanout. Every adapter keeps the recent broadcasts of each namespace for
+// connection state recovery (recovery.go); package adaptertest checks an adapter against
+// that contract. All exported methods are safe for concurrent use. Start reading at Server.Handle and Server.Broadcast.
 package namespaces

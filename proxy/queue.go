@@ -45,6 +45,9 @@ type QueueOptions struct {
 	Timeout   time.Duration // bound of one try, default DefaultPublishTimeout (10s)
 	Backoff   time.Duration // wait before the first retry, doubling after each, default 100ms
 	Logger    *slog.Logger  // default slog.Default()
+	// GaveUp, if set, is called with an event that failed every try (after it is logged
+	// and counted), so that the org's sockets can be told to resync rather than stay stale.
+	GaveUp func(ctx context.Context, ev triggers.Event, err error)
 }
 
 // QueueStats counts what a PublishQueue did.
@@ -167,6 +170,9 @@ func (q *PublishQueue) publish(item queuedEvent) error {
 	q.stats.Failed.Add(1)
 	q.opts.Logger.Error("publish event failed; given up", "event", item.ev.Name, "org", item.ev.Org,
 		"tries", q.opts.Attempts, "err", err)
+	if q.opts.GaveUp != nil {
+		q.opts.GaveUp(item.ctx, item.ev, err)
+	}
 	return err
 }
 

@@ -200,12 +200,17 @@ func TestQueueRetriesThenCountsFailure(t *testing.T) {
 	}
 
 	p = &failingPublisher{fails: 3}
-	q = NewPublishQueue(p, QueueOptions{Logger: quiet, Attempts: 3, Backoff: time.Millisecond})
+	var gaveUp []string // GaveUp is called on the org's worker, before its next event
+	q = NewPublishQueue(p, QueueOptions{Logger: quiet, Attempts: 3, Backoff: time.Millisecond,
+		GaveUp: func(_ context.Context, ev triggers.Event, err error) { gaveUp = append(gaveUp, ev.Org+":"+ev.Name) }})
 	_ = q.Publish(context.Background(), triggers.Event{Org: "1", Name: "a"})
 	_ = q.Publish(context.Background(), triggers.Event{Org: "1", Name: "b"})
 	_ = q.Flush(context.Background())
 	if st := q.Stats(); st.Failed.Load() != 1 || st.Published.Load() != 1 || p.tries != 4 {
 		t.Fatalf("failed %d published %d tries %d, want 1 1 4", st.Failed.Load(), st.Published.Load(), p.tries)
+	}
+	if len(gaveUp) != 1 || gaveUp[0] != "1:a" {
+		t.Fatalf("GaveUp called for %q, want once for 1:a (so the org can be told to resync)", gaveUp)
 	}
 }
 

@@ -36,6 +36,7 @@ need_pkg npm npm
 export PATH="$PATH:/usr/sbin:/sbin" # Debian's nginx is /usr/sbin/nginx
 need_pkg nginx nginx
 need_pkg docker-compose docker-compose
+need_pkg ss iproute2 # bench/procstat reads tcp_info byte counts with ss
 need_pkg chromium chromium
 
 # Go from /usr/local/go when it is not on PATH.

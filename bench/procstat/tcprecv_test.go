@@ -52,7 +52,7 @@ func TestTCPMeterCountsBytesFromThePeerPort(t *testing.T) {
 	defer c.Close()
 	m := NewTCPMeter([]int{ln.Addr().(*net.TCPAddr).Port})
 	if err := m.Start(); err != nil {
-		t.Skipf("ss unavailable: %v", err)
+		t.Fatalf("%v (./scripts/test.sh installs Debian's iproute2)", err)
 	}
 	if _, err := c.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
 	"github.com/syncgate/syncgate/bench/scenario"
 )
 
@@ -19,6 +23,8 @@ type ClusterSummary struct {
 	Engine         string
 	Label          string // "1 Redis" or "Redis Cluster, N masters"
 	Nodes, Reps    int
+	Sockets, Orgs  int
+	Rate           float64
 	BytesPerSecond float64 // Redis bytes read per node per second of the phase (mean over nodes)
 	BytesPerOwn    float64 // Redis bytes per mutation of the node's own orgs
 	ReceivedShare  float64 // broadcasts read from Redis per node ÷ mutations sent (-1: unknown)
@@ -57,7 +63,8 @@ func SummarizeCluster(rs []scenario.ClusterResult) []ClusterSummary {
 	var out []ClusterSummary
 	for _, key := range keys {
 		g := groups[key]
-		s := ClusterSummary{Engine: key.engine, Label: engineLabel(key.engine, g[0].Masters), Nodes: key.nodes, Reps: len(g)}
+		s := ClusterSummary{Engine: key.engine, Label: engineLabel(key.engine, g[0].Masters), Nodes: key.nodes, Reps: len(g),
+			Sockets: g[0].Sockets, Orgs: g[0].Orgs, Rate: g[0].Rate}
 		var bps, bpo, share, cpu, p50, p99 []float64
 		for _, r := range g {
 			var bytes, own, recv, deliveries float64
@@ -170,22 +177,23 @@ func writeClusterSummary(b *strings.Builder, rs []scenario.ClusterResult) {
 	b.WriteString("\n## Per node, by engine and node count\n\n")
 	if len(rs) > 0 {
 		r := rs[0]
-		fmt.Fprintf(b, "%d websocket sockets in %d orgs; each org's sockets are on %d node(s), so with N nodes a node has sockets in about %d/N orgs. ",
-			r.Sockets, r.Orgs, r.Spread, r.Orgs*r.Spread)
-		fmt.Fprintf(b, "%s mutations/s for %.0f s, consecutive ones through alternate nodes, cycling through the orgs. ", rate(r.Rate), r.Duration.Seconds())
+		fmt.Fprintf(b, "Websocket sockets spread over the orgs; each org's sockets are on %d node(s), so with N nodes a node has sockets in about %d/N of the orgs. ",
+			r.Spread, r.Spread)
+		fmt.Fprintf(b, "Mutations at a fixed rate for %.0f s, consecutive ones through alternate nodes, cycling through the orgs. ", r.Duration.Seconds())
 	}
 	b.WriteString("Redis bytes: what the node's process received on its TCP connections to the Redis port(s), from the kernel's tcp_info (`ss -ti` bytes_received), ")
 	b.WriteString("whatever the client library; per second of the measured phase (first send → last delivery), averaged over the nodes. ")
 	b.WriteString("Broadcasts read: `syncgate_redis_received_total` per node ÷ mutations sent in the whole deployment. ")
 	b.WriteString("CPU per delivery: all nodes' CPU ÷ all deliveries. Latency: PUT sent → event at the socket, all sockets.\n\n")
-	b.WriteString("| engine | nodes | Redis KiB/s per node | Redis bytes per mutation of the node's orgs | broadcasts read per node ÷ mutations | µs CPU / delivery | p50 | p99 | lost |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| engine | nodes | sockets | orgs | mutations/s | Redis KiB/s per node | Redis bytes per mutation of the node's orgs | broadcasts read per node ÷ mutations | µs CPU / delivery | p50 | p99 | lost |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range SummarizeCluster(rs) {
 		share := "—"
 		if s.ReceivedShare >= 0 {
 			share = fmt.Sprintf("%.2f", s.ReceivedShare)
 		}
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.0f | %s | %.1f | %s | %s | %d |\n", s.Label, s.Nodes, s.BytesPerSecond/1024, s.BytesPerOwn,
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %s | %.1f | %.0f | %s | %.1f | %s | %s | %d |\n", s.Label, s.Nodes, s.Sockets, s.Orgs, rate(s.Rate),
+			s.BytesPerSecond/1024, s.BytesPerOwn,
 			share, s.CPUPerDel, dur(s.P50), dur(s.P99), s.Lost)
 	}
 }
@@ -193,9 +201,12 @@ func writeClusterSummary(b *strings.Builder, rs []scenario.ClusterResult) {
 // ClusterCharts draws PREFIX-cluster-bytes.png (Redis bytes read per node) and
 // PREFIX-cluster-cpu.png (CPU per delivery) into dir and returns their file names.
 func ClusterCharts(rs []scenario.ClusterResult, dir, prefix string) ([]string, error) {
-	sum := SummarizeCluster(rs)
-	var groups []string
-	var labels []string
+	return ClusterSummaryCharts(SummarizeCluster(rs), dir, prefix)
+}
+
+// ClusterSummaryCharts is ClusterCharts from the summary rows (for redrawing a saved table).
+func ClusterSummaryCharts(sum []ClusterSummary, dir, prefix string) ([]string, error) {
+	var groups, labels []string
 	idx := map[int]int{}
 	var nodes []int
 	for _, s := range sum {
@@ -236,10 +247,40 @@ func ClusterCharts(rs []scenario.ClusterResult, dir, prefix string) ([]string, e
 			break
 		}
 		file := prefix + "-" + c.name + ".png"
-		if err := barChart(filepath.Join(dir, file), c.title, c.ylabel, groups, get(c.v)); err != nil {
+		if err := groupedBars(filepath.Join(dir, file), c.title, c.ylabel, groups, get(c.v)); err != nil {
 			return files, fmt.Errorf("report: chart %s: %w", c.name, err)
 		}
 		files = append(files, file)
 	}
 	return files, nil
+}
+
+// groupedBars draws one bar per series in each group, side by side, with room on both sides
+// for the outer bars and above them for the legend.
+func groupedBars(path, title, ylabel string, groups []string, ss []series) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	p.Y.Min = 0
+	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
+	p.Legend.Top, p.Legend.Left = true, true
+	w := vg.Points(36)
+	top := 0.0
+	for _, s := range ss {
+		top = max(top, slices.Max(s.values))
+	}
+	p.Y.Max = top * 1.35
+	for i, s := range ss {
+		bars, err := plotter.NewBarChart(plotter.Values(s.values), w)
+		if err != nil {
+			return err
+		}
+		bars.LineStyle.Width = 0
+		bars.Color = colorOf(s.name, i)
+		bars.Offset = w * vg.Length(float64(i)-float64(len(ss)-1)/2)
+		p.Add(bars)
+		p.Legend.Add(s.name, bars)
+	}
+	p.NominalX(groups...)
+	return p.Save(vg.Points(float64(260+170*len(groups))), 300, path)
 }

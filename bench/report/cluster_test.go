@@ -46,7 +46,7 @@ func TestClusterSummaryIsPerNodeAndPerOwnMutation(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
-	for _, want := range []string{"| 1 Redis (--redis) | 2 | 19.5 | 200 | 1.00 | 100.0 |", "Redis Cluster, 3 masters (--redis-cluster)", "![x-cluster-bytes](x-cluster-bytes.png)"} {
+	for _, want := range []string{"| 1 Redis (--redis) | 2 | 2000 | 200 | 200 | 19.5 | 200 | 1.00 | 100.0 |", "Redis Cluster, 3 masters (--redis-cluster)", "![x-cluster-bytes](x-cluster-bytes.png)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type clusterOptions struct {
 	sockets  int
 	orgs     int
 	spread   int
+	perNode  bool
 	users    int
 	rate     float64
 	duration time.Duration
@@ -43,6 +45,7 @@ func parseClusterOptions(args []string) (clusterOptions, error) {
 	fs.IntVar(&o.sockets, "cluster-sockets", 2000, "sockets over all nodes")
 	fs.IntVar(&o.orgs, "cluster-orgs", 200, "orgs the sockets spread over")
 	fs.IntVar(&o.spread, "cluster-spread", 1, "nodes each org has sockets on")
+	scale := fs.String("cluster-scale", "total", "total: sockets, orgs and rate are the whole deployment's, spread over the nodes; per-node: each node adds that many (the deployment grows with the nodes)")
 	fs.IntVar(&o.users, "cluster-users", 1000, "distinct users")
 	fs.Float64Var(&o.rate, "cluster-rate", 200, "mutations per second, over all nodes")
 	fs.DurationVar(&o.duration, "cluster-duration", 15*time.Second, "how long mutations are sent")
@@ -56,6 +59,13 @@ func parseClusterOptions(args []string) (clusterOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch *scale {
+	case "total":
+	case "per-node":
+		o.perNode = true
+	default:
+		return o, fmt.Errorf("--cluster-scale: %q is neither total nor per-node", *scale)
 	}
 	for _, s := range splitList(*nodes) {
 		var n int
@@ -118,6 +128,7 @@ func runCluster(ctx context.Context, args []string) error {
 		Notes: []string{
 			"Each run starts fresh processes: the Redis side (one redis-server, or a Redis Cluster of --cluster-masters masters from `redis-server --cluster-enabled yes` joined by `redis-cli --cluster create`, no replicas, persistence off), the fake upstream API (`syncbench upstream`) and N cmd/syncgate nodes (`--membership-ttl 5m`, one trigger, `--redis` or `--redis-cluster`, an admin listener for /metrics).",
 			"Mutations are sent on a fixed schedule with up to 256 requests in flight (\"send behind\" is how late the last one left against it); each is a PUT through a node, forwarded to the upstream, whose trigger publishes one event to the org.",
+			scaleNote(o),
 			"Everything shares the machine's cores: the figures show how Redis traffic per node scales with the engine, not what N separate machines would deliver.",
 		},
 	}
@@ -190,7 +201,11 @@ func clusterOnce(ctx context.Context, env systems.Env, engine string, n int, o c
 		redis = []*systems.Process{r}
 		env.Redis = "redis://" + r.Addr + "/0"
 	}
-	up, err := systems.StartUpstream(ctx, env, o.orgs)
+	sockets, orgs, rate := o.sockets, o.orgs, o.rate
+	if o.perNode {
+		sockets, orgs, rate = n*sockets, n*orgs, float64(n)*rate
+	}
+	up, err := systems.StartUpstream(ctx, env, orgs)
 	if err != nil {
 		return scenario.ClusterResult{}, err
 	}
@@ -211,7 +226,7 @@ func clusterOnce(ctx context.Context, env systems.Env, engine string, n int, o c
 		nodes, admins = append(nodes, p), append(admins, admin)
 	}
 	r, err := scenario.Cluster(ctx, nodes, admins, redis, scenario.ClusterConfig{Engine: engine, Masters: masters,
-		Sockets: o.sockets, Orgs: o.orgs, Spread: o.spread, Users: o.users, Rate: o.rate, Duration: o.duration, Quiet: o.quiet})
+		Sockets: sockets, Orgs: orgs, Spread: o.spread, Users: o.users, Rate: rate, Duration: o.duration, Quiet: o.quiet})
 	if err != nil {
 		var out strings.Builder
 		for i, p := range nodes {
@@ -220,4 +235,11 @@ func clusterOnce(ctx context.Context, env systems.Env, engine string, n int, o c
 		return r, fmt.Errorf("%w\n%s", err, out.String())
 	}
 	return r, nil
+}
+
+func scaleNote(o clusterOptions) string {
+	if o.perNode {
+		return fmt.Sprintf("--cluster-scale per-node: each node adds %d sockets, %d orgs and %s mutations/s, so the deployment grows with the nodes and a node's own share stays the same.", o.sockets, o.orgs, strconv.FormatFloat(o.rate, 'f', -1, 64))
+	}
+	return fmt.Sprintf("--cluster-scale total: %d sockets, %d orgs and %s mutations/s for the whole deployment, whatever the number of nodes, so a node's share shrinks as nodes are added.", o.sockets, o.orgs, strconv.FormatFloat(o.rate, 'f', -1, 64))
 }

@@ -1,12 +1,14 @@
-package namespaces_test
+package fanout_test
 
 import (
 	"context"
 	"slices"
 	"testing"
 
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
 	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/namespaces/adaptertest"
 )
 
 // Org IDs are text now ([A-Za-z0-9_-]{1,64}, any namespace prefix): each namespace has its
@@ -15,15 +17,15 @@ import (
 // was sent to "/org/a".
 func TestRedisRecoveryLogsOfTextNamespacesNeverMix(t *testing.T) {
 	r := testenv.StartRedis(t)
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
 	nsps := []string{"/team/a", "/team/a-b", "/team/a_b", "/team/A", "/org/a", "/team/550e8400-e29b-41d4-a716-446655440000"}
 	first := map[string]*namespaces.Broadcast{}
 	second := map[string]*namespaces.Broadcast{}
 	for _, nsp := range nsps {
-		first[nsp] = publishTo(t, a, nsp, "first", map[string]any{"nsp": nsp})
+		first[nsp] = adaptertest.PublishTo(t, a, nsp, "first", map[string]any{"nsp": nsp})
 	}
 	for _, nsp := range nsps {
-		second[nsp] = publishTo(t, a, nsp, "second", map[string]any{"nsp": nsp})
+		second[nsp] = adaptertest.PublishTo(t, a, nsp, "second", map[string]any{"nsp": nsp})
 	}
 	ctx := context.Background()
 	for _, nsp := range nsps {
@@ -31,7 +33,7 @@ func TestRedisRecoveryLogsOfTextNamespacesNeverMix(t *testing.T) {
 		if err != nil || !complete {
 			t.Fatalf("Missed(%s) = complete %v, err %v", nsp, complete, err)
 		}
-		if len(missed) != 1 || missed[0].Offset != second[nsp].Offset || wireOf(missed[0]) != wireOf(second[nsp]) {
+		if len(missed) != 1 || missed[0].Offset != second[nsp].Offset || adaptertest.WireOf(missed[0]) != adaptertest.WireOf(second[nsp]) {
 			t.Fatalf("Missed(%s) after its first event = %d broadcasts (%v), want only its own second", nsp, len(missed), missed)
 		}
 	}

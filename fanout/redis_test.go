@@ -1,4 +1,4 @@
-package namespaces_test
+package fanout_test
 
 import (
 	"context"
@@ -13,33 +13,27 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/internal/testenv"
 	"github.com/syncgate/syncgate/namespaces"
+	"github.com/syncgate/syncgate/namespaces/adaptertest"
 )
-
-// quietRedis drops go-redis's own log lines (dial failures while Redis is down, which
-// these tests cause on purpose).
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedis{}) }
 
 // newRedisAdapter returns an initialised RedisAdapter on url (client settings as in
 // production: ParseRedisURL), ready when wantReady. Its hooks are released and it is closed
 // when the test ends.
-func newRedisAdapter(t *testing.T, url string, o namespaces.RedisOptions, hooks *hookLog, wantReady bool) *namespaces.RedisAdapter {
+func newRedisAdapter(t *testing.T, url string, o fanout.RedisOptions, hooks *adaptertest.HookLog, wantReady bool) *fanout.Redis {
 	t.Helper()
-	rdb, err := namespaces.ParseRedisURL(url)
+	rdb, err := fanout.ParseRedisURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.Client = rdb
 	o.Logger = slog.New(slog.DiscardHandler)
-	a := namespaces.NewRedisAdapter(o)
-	a.Init(hooks.hooks())
+	a := fanout.NewRedis(o)
+	a.Init(hooks.Hooks())
 	t.Cleanup(func() {
-		hooks.release()
+		hooks.Release()
 		done := make(chan struct{})
 		go func() { _ = a.Close(); close(done) }()
 		select {
@@ -105,37 +99,37 @@ func heal(t *testing.T, r *testenv.Redis, name string) {
 }
 
 func TestRedisAdapterBehaviours(t *testing.T) {
-	adapterBehaviours(t, func(t *testing.T, window time.Duration, perNsp int, hooks *hookLog) namespaces.Adapter {
+	adaptertest.Behaviours(t, func(t *testing.T, window time.Duration, perNsp int, hooks *adaptertest.HookLog) namespaces.Adapter {
 		r := testenv.StartRedis(t)
-		return newRedisAdapter(t, r.URL(), namespaces.RedisOptions{RecoveryWindow: window, PerNamespace: int64(perNsp)}, hooks, true)
+		return newRedisAdapter(t, r.URL(), fanout.RedisOptions{RecoveryWindow: window, PerNamespace: int64(perNsp)}, hooks, true)
 	})
 }
 
 func TestRedisAdapterFansOutToOtherNodesOnceInOrder(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha, hb := &hookLog{}, &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
 	x1 := &namespaces.Broadcast{Nsp: "/org/1", Event: "x1", Args: []any{map[string]any{"personId": 3}}, Rooms: []string{"view:2"}}
 	if err := a.Publish(x1); err != nil {
 		t.Fatal(err)
 	}
-	x2 := publishTo(t, a, "/org/2", "x2")
-	hb.waitFor(t, "x1 and x2 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) >= 2 })
-	got := hb.delivered()
-	if got[0].Offset != x1.Offset || wireOf(got[0]) != wireOf(x1) || got[1].Offset != x2.Offset || got[1].Nsp != "/org/2" {
+	x2 := adaptertest.PublishTo(t, a, "/org/2", "x2")
+	hb.WaitFor(t, "x1 and x2 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) >= 2 })
+	got := hb.Delivered()
+	if got[0].Offset != x1.Offset || adaptertest.WireOf(got[0]) != adaptertest.WireOf(x1) || got[1].Offset != x2.Offset || got[1].Nsp != "/org/2" {
 		t.Fatalf("node B got %s %s / %s %s, want %s %s / %s",
-			got[0].Offset, wireOf(got[0]), got[1].Offset, got[1].Nsp, x1.Offset, wireOf(x1), x2.Offset)
+			got[0].Offset, adaptertest.WireOf(got[0]), got[1].Offset, got[1].Nsp, x1.Offset, adaptertest.WireOf(x1), x2.Offset)
 	}
 	// B's publish reaches both nodes after x1, in bus order (namespaces are kept in order each,
 	// not against each other: see TestRedisAdapterBusWorkersKeepEachNamespaceInOrder): every
 	// node delivers its own publishes from the bus too, exactly once.
-	publishTo(t, b, "/org/1", "z")
-	ha.waitFor(t, "z on node A", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "z") })
-	hb.waitFor(t, "z on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "z") })
-	for name, h := range map[string]*hookLog{"A": ha, "B": hb} {
-		if seq := h.sequence(); len(seq) != 3 || !slices.Equal(slices.DeleteFunc(seq, func(e string) bool { return e == "x2" }), []string{"x1", "z"}) {
-			t.Fatalf("node %s delivered %q, want x1, x2 and z once each, x1 before z", name, h.sequence())
+	adaptertest.PublishTo(t, b, "/org/1", "z")
+	ha.WaitFor(t, "z on node A", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "z") })
+	hb.WaitFor(t, "z on node B", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "z") })
+	for name, h := range map[string]*adaptertest.HookLog{"A": ha, "B": hb} {
+		if seq := h.Sequence(); len(seq) != 3 || !slices.Equal(slices.DeleteFunc(seq, func(e string) bool { return e == "x2" }), []string{"x1", "z"}) {
+			t.Fatalf("node %s delivered %q, want x1, x2 and z once each, x1 before z", name, h.Sequence())
 		}
 	}
 }
@@ -145,20 +139,20 @@ func TestRedisAdapterFansOutToOtherNodesOnceInOrder(t *testing.T) {
 // namespace comes after everything read before it and before everything read after it.
 func TestRedisAdapterBusWorkersKeepEachNamespaceInOrder(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha, hb := &hookLog{}, &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusWorkers: 1}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusWorkers: 4}, hb, true)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{BusWorkers: 1}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{BusWorkers: 4}, hb, true)
 	const nsps, each = 24, 20
 	publishRound := func(from, to int) {
 		for i := from; i < to; i++ {
 			for n := range nsps {
-				publishTo(t, a, fmt.Sprintf("/org/%d", n), fmt.Sprintf("e%d.%d", n, i))
+				adaptertest.PublishTo(t, a, fmt.Sprintf("/org/%d", n), fmt.Sprintf("e%d.%d", n, i))
 			}
 		}
 	}
 	// Node B's deliveries wait until it has read the marker: its workers then hold the first
 	// round, and a marker handled without waiting for them would overtake it.
-	entered := hb.hold()
+	entered := hb.Hold()
 	publishRound(0, each/2)
 	// What a lost node's marker looks like on the bus (the lease script writes it).
 	redisDo(t, redisAdmin(t, r), "XADD", "syncgate:{sg}:bus", "*", "p", `{"nsp":"*","event":"resync","resync":true}`, "n", "test")
@@ -170,9 +164,9 @@ func TestRedisAdapterBusWorkersKeepEachNamespaceInOrder(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling a counter: nothing to await
 	}
-	hb.release()
-	hb.waitFor(t, "every broadcast on node B", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) == nsps*each })
-	seq := hb.sequence()
+	hb.Release()
+	hb.WaitFor(t, "every broadcast on node B", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) == nsps*each })
+	seq := hb.Sequence()
 	marker := slices.Index(seq, "resync:")
 	if marker < 0 || slices.Contains(seq[marker+1:], "resync:") {
 		t.Fatalf("node B: want exactly one resync of every namespace, got %q", seq)
@@ -198,8 +192,8 @@ func TestRedisAdapterBusWorkersKeepEachNamespaceInOrder(t *testing.T) {
 
 func TestRedisAdapterSessionSavedOnOneNodeIsTakenOnAnotherOnce(t *testing.T) {
 	r := testenv.StartRedis(t)
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
 	ctx := context.Background()
 	if err := a.SaveSession(ctx, namespaces.SessionState{PID: "p", SID: "s", Nsp: "/org/1", Rooms: []string{"r"}}); err != nil {
 		t.Fatal(err)
@@ -214,52 +208,52 @@ func TestRedisAdapterSessionSavedOnOneNodeIsTakenOnAnotherOnce(t *testing.T) {
 
 func TestRedisAdapterPartitionedNodeCatchesUpWithoutResync(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha, hb := &hookLog{}, &hookLog{}
-	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), namespaces.RedisOptions{}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), fanout.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
 
 	partition(t, r, "nodeA")
 	waitReady(t, a, false)
 	for i := range 5 {
-		publishTo(t, b, "/org/1", fmt.Sprintf("e%d", i))
+		adaptertest.PublishTo(t, b, "/org/1", fmt.Sprintf("e%d", i))
 	}
 	heal(t, r, "nodeA")
 	waitReady(t, a, true)
-	publishTo(t, b, "/org/1", "after")
-	ha.waitFor(t, "the events of the partition", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "after") })
+	adaptertest.PublishTo(t, b, "/org/1", "after")
+	ha.WaitFor(t, "the events of the partition", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "after") })
 	// Redis kept the bus: A resumes where it stopped, with no resync.
-	if seq := ha.sequence(); !slices.Equal(seq, []string{"e0", "e1", "e2", "e3", "e4", "after"}) {
+	if seq := ha.Sequence(); !slices.Equal(seq, []string{"e0", "e1", "e2", "e3", "e4", "after"}) {
 		t.Fatalf("node A after the partition: %q, want e0..e4 and after, no resync", seq)
 	}
 }
 
 func TestRedisAdapterQueuesDuringPartitionAndMarksOverflow(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha, hb := &hookLog{}, &hookLog{}
-	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), namespaces.RedisOptions{MaxPending: 2}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), fanout.RedisOptions{MaxPending: 2}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
 
 	partition(t, r, "nodeA")
 	waitReady(t, a, false)
 	for i := range 5 {
-		if p := publishTo(t, a, "/org/1", fmt.Sprintf("p%d", i)); p.Offset != "" {
+		if p := adaptertest.PublishTo(t, a, "/org/1", fmt.Sprintf("p%d", i)); p.Offset != "" {
 			t.Fatalf("publish %d during the partition has offset %q", i, p.Offset)
 		}
 	}
 	// Local sockets got all five at once.
-	if seq := ha.sequence(); !slices.Equal(seq, []string{"p0", "p1", "p2", "p3", "p4"}) {
+	if seq := ha.Sequence(); !slices.Equal(seq, []string{"p0", "p1", "p2", "p3", "p4"}) {
 		t.Fatalf("node A delivered %q during the partition, want p0..p4", seq)
 	}
 	heal(t, r, "nodeA")
 	waitReady(t, a, true)
-	after := publishTo(t, a, "/org/1", "after")
-	hb.waitFor(t, "the queue on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "after") })
+	after := adaptertest.PublishTo(t, a, "/org/1", "after")
+	hb.WaitFor(t, "the queue on node B", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "after") })
 	// Two were queued and come late, in order; the three that did not fit are a resync.
-	if seq := hb.sequence(); !slices.Equal(seq, []string{"p0", "p1", "resync:/org/1", "after"}) {
+	if seq := hb.Sequence(); !slices.Equal(seq, []string{"p0", "p1", "resync:/org/1", "after"}) {
 		t.Fatalf("node B got %q, want p0, p1, resync:/org/1, after", seq)
 	}
 	// The log says so too: recovering from p0 is incomplete, from "after" complete.
-	p0 := hb.delivered()[0]
+	p0 := hb.Delivered()[0]
 	if _, complete, _ := b.Missed(context.Background(), "/org/1", p0.Offset); complete {
 		t.Fatal("Missed from p0 is complete, though p2..p4 were never logged")
 	}
@@ -270,29 +264,29 @@ func TestRedisAdapterQueuesDuringPartitionAndMarksOverflow(t *testing.T) {
 
 func TestRedisAdapterRedisDownDeliversLocallyThenLateOrResync(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha, hb := &hookLog{}, &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
 	r.Stop()
 	waitReady(t, a, false)
-	publishTo(t, a, "/org/1", "down")
-	if !hasEvent(ha.delivered(), "down") {
+	adaptertest.PublishTo(t, a, "/org/1", "down")
+	if !adaptertest.HasEvent(ha.Delivered(), "down") {
 		t.Fatal("a publish with Redis down was not delivered to the local sockets at once")
 	}
 	r.Start()
 	waitReady(t, a, true)
 	waitReady(t, b, true)
-	publishTo(t, a, "/org/1", "up")
-	hb.waitFor(t, "up on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "up") })
-	if !hasEvent(hb.delivered(), "down") && len(hb.resynced()) == 0 {
-		t.Fatalf("node B got %q: the event published while Redis was down neither arrived nor was covered by a resync", hb.sequence())
+	adaptertest.PublishTo(t, a, "/org/1", "up")
+	hb.WaitFor(t, "up on node B", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "up") })
+	if !adaptertest.HasEvent(hb.Delivered(), "down") && len(hb.Resynced()) == 0 {
+		t.Fatalf("node B got %q: the event published while Redis was down neither arrived nor was covered by a resync", hb.Sequence())
 	}
 }
 
 func TestRedisAdapterMissedAfterRedisRestartIsIncomplete(t *testing.T) {
 	r := testenv.StartRedis(t)
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
-	x := publishTo(t, a, "/org/1", "x")
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
+	x := adaptertest.PublishTo(t, a, "/org/1", "x")
 	r.Stop()
 	waitReady(t, a, false)
 	r.Start() // empty: no persistence
@@ -307,19 +301,19 @@ func TestRedisAdapterMissedAfterRedisRestartIsIncomplete(t *testing.T) {
 // "complete, nothing missed" would be a silent loss.
 func TestRedisAdapterMissedRightAfterRedisRestartIsIncomplete(t *testing.T) {
 	r := testenv.StartRedis(t)
-	ha := &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, ha, true)
-	b := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
-	x := publishTo(t, a, "/org/1", "x")
-	busy := ha.hold()
-	publishTo(t, b, "/org/2", "y")
+	ha := &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
+	x := adaptertest.PublishTo(t, a, "/org/1", "x")
+	busy := ha.Hold()
+	adaptertest.PublishTo(t, b, "/org/2", "y")
 	<-busy // A's reader is delivering y
 	r.Kill()
 	r.Start()
 	missed, complete, err := a.Missed(context.Background(), "/org/1", x.Offset)
-	ha.release()
+	ha.Release()
 	if complete && err == nil {
-		t.Fatalf("Missed from an offset of the Redis that died = %s, complete: the log is gone, recovery must fail", eventNames(missed))
+		t.Fatalf("Missed from an offset of the Redis that died = %s, complete: the log is gone, recovery must fail", adaptertest.EventNames(missed))
 	}
 }
 
@@ -327,23 +321,23 @@ func TestRedisAdapterMissedRightAfterRedisRestartIsIncomplete(t *testing.T) {
 // resync its sockets: what it had not read is gone. Here Redis lived less than 2s.
 func TestRedisAdapterQuickRedisRestartLosesNothingSilently(t *testing.T) {
 	r := testenv.StartRedis(t)
-	hb := &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, &hookLog{}, true)
-	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hb, true)
-	busy := hb.hold()
-	publishTo(t, a, "/org/1", "x1")
+	hb := &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, &adaptertest.HookLog{}, true)
+	newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
+	busy := hb.Hold()
+	adaptertest.PublishTo(t, a, "/org/1", "x1")
 	<-busy // B is delivering x1
-	if x2 := publishTo(t, a, "/org/1", "x2"); x2.Offset == "" {
+	if x2 := adaptertest.PublishTo(t, a, "/org/1", "x2"); x2.Offset == "" {
 		t.Fatal("x2 was not written to Redis")
 	}
 	r.Kill()
 	r.Start()
-	publishTo(t, a, "/org/1", "x3")
+	adaptertest.PublishTo(t, a, "/org/1", "x3")
 	waitReady(t, a, true) // x3 is on the new Redis's bus (nothing is queued)
-	hb.release()
-	hb.waitFor(t, "x3 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "x3") })
-	if !hasEvent(hb.delivered(), "x2") && len(hb.resynced()) == 0 {
-		t.Fatalf("node B got %q: x2, unread when Redis died, was lost without a resync", hb.sequence())
+	hb.Release()
+	hb.WaitFor(t, "x3 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "x3") })
+	if !adaptertest.HasEvent(hb.Delivered(), "x2") && len(hb.Resynced()) == 0 {
+		t.Fatalf("node B got %q: x2, unread when Redis died, was lost without a resync", hb.Sequence())
 	}
 }
 
@@ -351,18 +345,18 @@ func TestRedisAdapterQuickRedisRestartLosesNothingSilently(t *testing.T) {
 // its sockets must resync, not skip them.
 func TestRedisAdapterReaderBehindTrimmedBusResyncs(t *testing.T) {
 	r := testenv.StartRedis(t)
-	hb := &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusLength: 10}, &hookLog{}, true)
-	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{BusLength: 10}, hb, true)
-	busy := hb.hold()
-	publishTo(t, a, "/org/1", "e0")
+	hb := &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{BusLength: 10}, &adaptertest.HookLog{}, true)
+	newRedisAdapter(t, r.URL(), fanout.RedisOptions{BusLength: 10}, hb, true)
+	busy := hb.Hold()
+	adaptertest.PublishTo(t, a, "/org/1", "e0")
 	<-busy
 	for i := 1; i <= 300; i++ {
-		publishTo(t, a, "/org/1", fmt.Sprintf("e%d", i))
+		adaptertest.PublishTo(t, a, "/org/1", fmt.Sprintf("e%d", i))
 	}
-	hb.release()
-	hb.waitFor(t, "e300 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return hasEvent(got, "e300") })
-	if n := len(hb.delivered()); n != 301 && len(hb.resynced()) == 0 {
+	hb.Release()
+	hb.WaitFor(t, "e300 on node B", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "e300") })
+	if n := len(hb.Delivered()); n != 301 && len(hb.Resynced()) == 0 {
 		t.Fatalf("node B delivered %d of 301 broadcasts and no resync: the trimmed ones were skipped silently", n)
 	}
 }
@@ -401,8 +395,8 @@ func emitterMessage(t *testing.T, nsp string, typ int, data []any, rooms []strin
 // for the namespace of its channel must be dropped, and the listener must live on.
 func TestRedisAdapterEmitterListenerDropsMalformedMessages(t *testing.T) {
 	r := testenv.StartRedis(t)
-	hooks := &hookLog{}
-	newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hooks, true)
+	hooks := &adaptertest.HookLog{}
+	newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hooks, true)
 	waitPSubscribed(t, r, 1)
 	rdb := redisAdmin(t, r)
 	ctx := context.Background()
@@ -426,13 +420,13 @@ func TestRedisAdapterEmitterListenerDropsMalformedMessages(t *testing.T) {
 	if err := rdb.Publish(ctx, "socket.io#/org/1#view:2#", good).Err(); err != nil {
 		t.Fatal(err)
 	}
-	hooks.waitFor(t, "the well-formed message", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) > 0 })
-	got := hooks.delivered()
+	hooks.WaitFor(t, "the well-formed message", func(got []*namespaces.Broadcast, _ []string) bool { return len(got) > 0 })
+	got := hooks.Delivered()
 	args, _ := json.Marshal(got[0].Args)
 	if len(got) != 1 || got[0].Nsp != "/org/1" || got[0].Event != "person.updated" || string(args) != `[{"personId":3}]` ||
 		!slices.Equal(got[0].Rooms, []string{"view:2"}) || got[0].Offset != "" {
 		t.Fatalf("delivered %s (first: %+v, args %s); want only person.updated to /org/1 room view:2, args [{\"personId\":3}], no offset",
-			eventNames(got), got[0], args)
+			adaptertest.EventNames(got), got[0], args)
 	}
 }
 
@@ -445,24 +439,24 @@ func mustBytes(b []byte, err error) []byte {
 
 func TestRedisAdapterRefusesBinaryArguments(t *testing.T) {
 	r := testenv.StartRedis(t)
-	hooks := &hookLog{}
-	a := newRedisAdapter(t, r.URL(), namespaces.RedisOptions{}, hooks, true)
+	hooks := &adaptertest.HookLog{}
+	a := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hooks, true)
 	if err := a.Publish(&namespaces.Broadcast{Nsp: "/org/1", Event: "bin", Args: []any{[]byte{1, 2}}}); err == nil {
 		t.Fatal("a broadcast with binary arguments was accepted")
 	}
-	if got := hooks.delivered(); len(got) != 0 {
-		t.Fatalf("a refused broadcast was delivered: %s", eventNames(got))
+	if got := hooks.Delivered(); len(got) != 0 {
+		t.Fatalf("a refused broadcast was delivered: %s", adaptertest.EventNames(got))
 	}
 }
 
 func TestRedisAdapterClosesWhileRedisIsDown(t *testing.T) {
 	r := testenv.StartRedis(t)
-	rdb, err := namespaces.ParseRedisURL(r.URL())
+	rdb, err := fanout.ParseRedisURL(r.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := namespaces.NewRedisAdapter(namespaces.RedisOptions{Client: rdb, Logger: slog.New(slog.DiscardHandler)})
-	a.Init((&hookLog{}).hooks())
+	a := fanout.NewRedis(fanout.RedisOptions{Client: rdb, Logger: slog.New(slog.DiscardHandler)})
+	a.Init((&adaptertest.HookLog{}).Hooks())
 	waitReady(t, a, true)
 	r.Stop()
 	waitReady(t, a, false)
@@ -472,5 +466,60 @@ func TestRedisAdapterClosesWhileRedisIsDown(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return within 10s with Redis down")
+	}
+}
+
+// TestRedisAdapterFallbackDeliversUnreadFirstWithoutOffsets: when a publish has to be
+// delivered locally (this node cut off from Redis), this node's earlier publishes that Redis
+// took but the bus reader had not delivered yet go first, in order, once each, and without
+// their offsets: they may overtake another node's earlier entry, which a socket would
+// otherwise drop as old when the reader delivers it later (an event lost, silently).
+func TestRedisAdapterFallbackDeliversUnreadFirstWithoutOffsets(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ha, hb := &adaptertest.HookLog{}, &adaptertest.HookLog{}
+	a := newRedisAdapter(t, aclNode(t, r, "nodeA"), fanout.RedisOptions{BusWorkers: 1}, ha, true)
+	b := newRedisAdapter(t, r.URL(), fanout.RedisOptions{}, hb, true)
+
+	entered := ha.Hold() // node A's reader gets stuck delivering the gate
+	adaptertest.PublishTo(t, b, "/org/9", "gate")
+	<-entered
+	adaptertest.PublishTo(t, b, "/org/1", "fromB")
+	adaptertest.PublishTo(t, a, "/org/1", "fromA") // on the bus, not read back by A yet
+	partition(t, r, "nodeA")
+	done := make(chan struct{})
+	go func() { // its fallback waits for the stuck delivery to finish
+		defer close(done)
+		if p := adaptertest.PublishTo(t, a, "/org/1", "fromA2"); p.Offset != "" {
+			t.Errorf("fromA2 published while cut off has offset %q", p.Offset)
+		}
+	}()
+	ha.Release()
+	<-done
+	heal(t, r, "nodeA")
+	waitReady(t, a, true)
+	adaptertest.PublishTo(t, b, "/org/1", "after")
+	ha.WaitFor(t, "after on node A", func(got []*namespaces.Broadcast, _ []string) bool { return adaptertest.HasEvent(got, "after") })
+
+	var seq []string
+	offsets := map[string]string{}
+	for _, d := range ha.Delivered() {
+		if d.Nsp == "/org/1" {
+			seq = append(seq, d.Event)
+			offsets[d.Event] = d.Offset
+		}
+	}
+	slices.Sort(seq)
+	if !slices.Equal(seq, []string{"after", "fromA", "fromA2", "fromB"}) {
+		t.Fatalf("node A delivered %q to /org/1, want after, fromA, fromA2 and fromB once each", seq)
+	}
+	if offsets["fromA"] != "" || offsets["fromA2"] != "" {
+		t.Fatalf("the fallback delivered fromA with offset %q and fromA2 with %q, want none", offsets["fromA"], offsets["fromA2"])
+	}
+	if offsets["fromB"] == "" {
+		t.Fatal("fromB, read from the bus, has no offset")
+	}
+	order := ha.Sequence()
+	if slices.Index(order, "fromA") > slices.Index(order, "fromA2") {
+		t.Fatalf("node A delivered %q: fromA after fromA2", order)
 	}
 }

@@ -1,10 +1,11 @@
-package namespaces
+package fanout
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/syncgate/syncgate/namespaces"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisAdapter spreads broadcasts over every node through Redis, with a constant number of
+// Redis spreads broadcasts over every node through Redis, with a constant number of
 // Redis connections per node whatever the number of namespaces:
 //
 //   - Every broadcast is appended, by one Lua script, to its namespace's log stream (the
@@ -45,7 +46,7 @@ import (
 //     offset older than the loss is not called complete.
 //
 // Recovery sessions are kept as keys with the recovery window as TTL.
-type RedisAdapter struct {
+type Redis struct {
 	rdb     redis.UniversalClient
 	uid     string
 	window  time.Duration
@@ -55,7 +56,7 @@ type RedisAdapter struct {
 	lease   time.Duration
 	log     *slog.Logger
 
-	hooks  AdapterHooks
+	hooks  namespaces.AdapterHooks
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -68,16 +69,23 @@ type RedisAdapter struct {
 
 	// This node's broadcasts written to the bus and not read back yet (its sockets get them
 	// from the bus reader). When a later publish has to be delivered locally (Redis down),
-	// these go first, so this node's sockets see its events in the order they were published;
-	// their copies read later are dropped by ID. deliverMu (a lock per bus worker, by
-	// namespace: stripeOf) orders the two delivery paths.
-	unreadMu  sync.Mutex
-	unread    []*Broadcast
-	deliverMu []sync.Mutex
-	workers   int // RedisOptions.BusWorkers
+	// these go first, without their offsets (they may overtake other nodes' entries the
+	// reader has not delivered yet, which must not then look old to a socket), so this
+	// node's sockets see its events in the order they were published. Their bus copies,
+	// read later, are dropped by ID (delivered). Both are forgotten when the bus they were
+	// on is gone (Redis lost its data, or entries were trimmed before being read): the
+	// resync covers them. fallbackMu makes concurrent fallbacks deliver in turn;
+	// deliverMu (a lock per bus worker, by namespace: stripeOf) orders a fallback's
+	// deliveries against the bus reader's.
+	unreadMu   sync.Mutex
+	unread     []*namespaces.Broadcast
+	delivered  map[string]struct{} // bus IDs of unread broadcasts the fallback delivered
+	fallbackMu sync.Mutex
+	deliverMu  []sync.Mutex
+	workers    int // RedisOptions.BusWorkers
 
 	mu       sync.Mutex
-	pending  []*Broadcast
+	pending  []*namespaces.Broadcast
 	overflow map[string]struct{}
 	unclean  bool // Abandon: leave the lease to expire instead of saying goodbye
 	closed   bool
@@ -98,7 +106,7 @@ type RedisStats struct {
 	NodesLost       atomic.Int64 // other nodes this node declared lost (lease expired)
 }
 
-// RedisOptions configure NewRedisAdapter.
+// RedisOptions configure NewRedis.
 type RedisOptions struct {
 	Client         redis.UniversalClient
 	RecoveryWindow time.Duration // how long logs and sessions are kept; default 2m
@@ -131,12 +139,12 @@ const (
 	allNamespaces      = "*" // Nsp of a bus resync marker meant for every namespace
 )
 
-// leaseScript renews this node's lease and declares lost every node whose lease ended:
+// redisLeaseScript renews this node's lease and declares lost every node whose lease ended:
 // their leases are removed, the lost watermark is set to now, and one resync marker for
 // every namespace goes on the bus (with its sequence number). It returns the data epoch
 // (see dataEpoch; set here if missing) followed by the lost nodes. Redis's own clock is
 // used throughout, so the nodes' clocks do not matter.
-var leaseScript = redis.NewScript(`
+var redisLeaseScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[1] ~= '' then
@@ -155,11 +163,11 @@ table.insert(lost, 1, epoch)
 return lost
 `)
 
-// publishScript appends a broadcast to its namespace log (trimmed by length and age,
+// redisPublishScript appends a broadcast to its namespace log (trimmed by length and age,
 // expiring when idle) and to the bus, and returns the log offset.
 // Every bus entry carries a sequence number from one counter, incremented in the same
 // script, so a reader sees a gap (trimmed or lost entries) as a jump in the sequence.
-var publishScript = redis.NewScript(`
+var redisPublishScript = redis.NewScript(`
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'p', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -172,7 +180,7 @@ return id
 func ParseRedisURL(u string) (redis.UniversalClient, error) {
 	opt, err := redis.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("namespaces: redis URL: %w", err)
+		return nil, fmt.Errorf("fanout: redis URL: %w", err)
 	}
 	opt.PoolSize = 4 // constant per node: publishes, the bus reader, session keys
 	opt.MaxRetries = 1
@@ -180,9 +188,9 @@ func ParseRedisURL(u string) (redis.UniversalClient, error) {
 	return redis.NewClient(opt), nil
 }
 
-// NewRedisAdapter returns an adapter on the given client. It starts reading when the
+// NewRedis returns an adapter on the given client. It starts reading when the
 // server calls Init, and works (single node, queueing) while Redis is unreachable.
-func NewRedisAdapter(o RedisOptions) *RedisAdapter {
+func NewRedis(o RedisOptions) *Redis {
 	if o.RecoveryWindow <= 0 {
 		o.RecoveryWindow = 2 * time.Minute
 	}
@@ -204,7 +212,7 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 	if o.BusWorkers <= 0 {
 		o.BusWorkers = defaultBusWorkers()
 	}
-	a := &RedisAdapter{
+	a := &Redis{
 		workers:   o.BusWorkers,
 		deliverMu: make([]sync.Mutex, o.BusWorkers),
 		rdb:       o.Client,
@@ -222,11 +230,11 @@ func NewRedisAdapter(o RedisOptions) *RedisAdapter {
 }
 
 // Stats returns the adapter's counters.
-func (a *RedisAdapter) Stats() *RedisStats { return &a.stats }
+func (a *Redis) Stats() *RedisStats { return &a.stats }
 
 // Init implements Adapter: it starts the bus reader, the emitter subscription and the
 // lease keeper.
-func (a *RedisAdapter) Init(h AdapterHooks) {
+func (a *Redis) Init(h namespaces.AdapterHooks) {
 	a.hooks = h
 	a.wg.Add(3)
 	go a.readBus()
@@ -236,7 +244,7 @@ func (a *RedisAdapter) Init(h AdapterHooks) {
 
 // keepLease renews this node's lease every second (a fifth of the lease at most) and
 // declares lost the nodes whose lease ended, until Close.
-func (a *RedisAdapter) keepLease() {
+func (a *Redis) keepLease() {
 	defer a.wg.Done()
 	period := min(time.Second, a.lease/5)
 	t := time.NewTicker(period)
@@ -252,11 +260,11 @@ func (a *RedisAdapter) keepLease() {
 }
 
 // renewLease runs the lease script once; uid "" only looks for lost nodes.
-func (a *RedisAdapter) renewLease(uid string) {
+func (a *Redis) renewLease(uid string) {
 	ctx, cancel := context.WithTimeout(a.ctx, time.Second)
 	defer cancel()
-	marker, _ := json.Marshal(wireBroadcast{Nsp: allNamespaces, Event: EventResync, Resync: true})
-	res, err := leaseScript.Run(ctx, a.rdb, []string{redisLeases, redisLost, redisBus, redisBusSeq, redisEpoch},
+	marker, _ := json.Marshal(wireBroadcast{Nsp: allNamespaces, Event: namespaces.EventResync, Resync: true})
+	res, err := redisLeaseScript.Run(ctx, a.rdb, []string{redisLeases, redisLost, redisBus, redisBusSeq, redisEpoch},
 		uid, a.lease.Milliseconds(), a.busMax, marker).StringSlice()
 	if err != nil || len(res) == 0 {
 		return // Redis unreachable: the bus reader reports it
@@ -278,23 +286,23 @@ func (a *RedisAdapter) renewLease(uid string) {
 // Abandon makes Close leave this node's lease to expire instead of saying goodbye: the
 // caller knows some accepted mutation may not have been published (a shutdown that timed
 // out with calls in flight), so the other nodes must resync their sockets.
-func (a *RedisAdapter) Abandon() {
+func (a *Redis) Abandon() {
 	a.mu.Lock()
 	a.unclean = true
 	a.mu.Unlock()
 }
 
 // Ready implements Adapter: the bus reader is connected and nothing is queued.
-func (a *RedisAdapter) Ready() bool {
+func (a *Redis) Ready() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.busUp.Load() && len(a.pending) == 0 && len(a.overflow) == 0
 }
 
-// Close implements Adapter. It writes what is still queued (for up to 5 s), then says
+// Close implements namespaces.Adapter. It writes what is still queued (for up to 5 s), then says
 // goodbye — removes its lease — only if nothing accepted here is left unpublished;
 // otherwise the lease expires and the other nodes resync their sockets.
-func (a *RedisAdapter) Close() error {
+func (a *Redis) Close() error {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -337,25 +345,27 @@ type wireBroadcast struct {
 	ExceptSender string   `json:"xsender,omitempty"`
 }
 
-func toWire(b *Broadcast) wireBroadcast {
+func toWire(b *namespaces.Broadcast) wireBroadcast {
 	return wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args,
-		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, ID: b.busID}
+		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, ID: b.BusID()}
 }
 
-func (w wireBroadcast) broadcast() *Broadcast {
-	return &Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
-		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender, busID: w.ID}
+func (w wireBroadcast) broadcast() *namespaces.Broadcast {
+	b := &namespaces.Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
+		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender}
+	b.SetBusID(w.ID)
+	return b
 }
 
-// Publish implements Adapter. Local sockets get b at once in every case.
-func (a *RedisAdapter) Publish(b *Broadcast) error {
+// Publish implements namespaces.Adapter. Local sockets get b at once in every case.
+func (a *Redis) Publish(b *namespaces.Broadcast) error {
 	if hasBinary(b.Args) {
-		return fmt.Errorf("namespaces: redis adapter: binary arguments cannot be broadcast")
+		return fmt.Errorf("fanout: redis adapter: binary arguments cannot be broadcast")
 	}
-	b.busID = a.uid + "." + strconv.FormatUint(a.pubSeq.Add(1), 36)
+	b.SetBusID(a.uid + "." + strconv.FormatUint(a.pubSeq.Add(1), 36))
 	payload, err := json.Marshal(toWire(b))
 	if err != nil {
-		return fmt.Errorf("namespaces: redis adapter: encode: %w", err)
+		return fmt.Errorf("fanout: redis adapter: encode: %w", err)
 	}
 	a.mu.Lock()
 	queued := len(a.pending) > 0 // keep order: never overtake queued publishes
@@ -365,9 +375,7 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 		if off, err := a.write(payload, b.Nsp, false); err == nil {
 			// This node's sockets get it from the bus reader, in bus order with the
 			// other nodes' broadcasts, so offsets reach every socket in order.
-			a.unreadMu.Lock()
 			b.Offset = off
-			a.unreadMu.Unlock()
 			a.stats.Published.Add(1)
 			return nil
 		} else {
@@ -379,10 +387,12 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	// A write that timed out may still be carried out by Redis (a network stall: its bytes
 	// arrive later), and the replay then writes it a second time: whichever copy comes
 	// second is dropped by ID, here (delivered locally now) and on the other nodes.
+	a.fallbackMu.Lock()
+	defer a.fallbackMu.Unlock()
 	for _, u := range a.takeUnread() { // written before b, not read back: they go first
 		mu := a.deliveryLock(u.Nsp)
 		mu.Lock()
-		if a.seen.add(u.busID) {
+		if a.seen.add(u.BusID()) {
 			a.hooks.DeliverLocal(u)
 		}
 		mu.Unlock()
@@ -391,7 +401,7 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 	mu.Lock()
 	// Unless it went out already: taken as unread by another failed publish while its own
 	// write was in flight, or read back because the write did reach Redis.
-	if a.seen.add(b.busID) {
+	if a.seen.add(b.BusID()) {
 		a.hooks.DeliverLocal(b)
 	}
 	mu.Unlock()
@@ -406,15 +416,15 @@ func (a *RedisAdapter) Publish(b *Broadcast) error {
 }
 
 // deliveryLock is the lock ordering the local deliveries of namespace nsp.
-func (a *RedisAdapter) deliveryLock(nsp string) *sync.Mutex {
+func (a *Redis) deliveryLock(nsp string) *sync.Mutex {
 	return &a.deliverMu[stripeOf(nsp, len(a.deliverMu))]
 }
 
-// maxUnread bounds RedisAdapter.unread; past it the oldest are forgotten (the bus reader
+// maxUnread bounds Redis.unread; past it the oldest are forgotten (the bus reader
 // still delivers them; only their order against a local delivery is no longer kept).
 const maxUnread = 10_000
 
-func (a *RedisAdapter) addUnread(b *Broadcast) {
+func (a *Redis) addUnread(b *namespaces.Broadcast) {
 	a.unreadMu.Lock()
 	if len(a.unread) >= maxUnread {
 		a.unread[0] = nil
@@ -424,46 +434,65 @@ func (a *RedisAdapter) addUnread(b *Broadcast) {
 	a.unreadMu.Unlock()
 }
 
-// dropUnread forgets b (its write failed) or the unread broadcast with bus ID id.
-func (a *RedisAdapter) dropUnread(b *Broadcast) { a.forgetUnread(b.busID) }
+// dropUnread forgets b: its write failed (it is delivered by the fallback itself).
+func (a *Redis) dropUnread(b *namespaces.Broadcast) { _ = a.readBack(b.BusID()) }
 
-// forgetUnread forgets the unread broadcast with bus ID id: it was read back.
-func (a *RedisAdapter) forgetUnread(id string) {
+// takeUnread returns offset-less copies of the unread broadcasts, oldest first, and moves
+// their IDs to the delivered set (their bus copies are then dropped when read back).
+func (a *Redis) takeUnread() []*namespaces.Broadcast {
 	a.unreadMu.Lock()
 	defer a.unreadMu.Unlock()
+	out := make([]*namespaces.Broadcast, len(a.unread))
+	if len(a.unread) > 0 && a.delivered == nil {
+		a.delivered = make(map[string]struct{}, len(a.unread))
+	}
 	for i, u := range a.unread {
-		if u.busID == id {
+		out[i] = toWire(u).broadcast()
+		if len(a.delivered) < 2*maxUnread {
+			a.delivered[u.BusID()] = struct{}{}
+		}
+	}
+	a.unread = nil
+	return out
+}
+
+// readBack notes that this node's entry with bus ID id was read from the bus, and
+// reports whether the fallback delivered it already (its copy is then dropped).
+func (a *Redis) readBack(id string) (deliveredAlready bool) {
+	a.unreadMu.Lock()
+	defer a.unreadMu.Unlock()
+	if _, ok := a.delivered[id]; ok {
+		delete(a.delivered, id)
+		return true
+	}
+	for i, u := range a.unread {
+		if u.BusID() == id {
 			copy(a.unread[i:], a.unread[i+1:])
 			a.unread[len(a.unread)-1] = nil
 			a.unread = a.unread[:len(a.unread)-1]
 			if len(a.unread) == 0 {
 				a.unread = nil
 			}
-			return
+			break
 		}
 	}
+	return false
 }
 
-// takeUnread returns copies of the unread broadcasts, oldest first, and forgets them (a
-// copy: the publisher of one may still be setting its offset).
-func (a *RedisAdapter) takeUnread() []*Broadcast {
+// forgetUnread drops every unread broadcast and delivered ID: the bus they were on is
+// gone (Redis lost its data) or was trimmed past them, and a resync covers them.
+func (a *Redis) forgetUnread() {
 	a.unreadMu.Lock()
-	defer a.unreadMu.Unlock()
-	out := make([]*Broadcast, len(a.unread))
-	for i, u := range a.unread {
-		out[i] = toWire(u).broadcast()
-		out[i].Offset = u.Offset
-	}
-	a.unread = nil
-	return out
+	a.unread, a.delivered = nil, nil
+	a.unreadMu.Unlock()
 }
 
 // write runs the publish script and returns the log offset.
-func (a *RedisAdapter) write(payload []byte, nsp string, deliveredHere bool) (string, error) {
+func (a *Redis) write(payload []byte, nsp string, deliveredHere bool) (string, error) {
 	return a.writeCtx(a.ctx, payload, nsp, deliveredHere)
 }
 
-func (a *RedisAdapter) writeCtx(ctx context.Context, payload []byte, nsp string, deliveredHere bool) (string, error) {
+func (a *Redis) writeCtx(ctx context.Context, payload []byte, nsp string, deliveredHere bool) (string, error) {
 	here := "0"
 	if deliveredHere {
 		here = "1"
@@ -471,19 +500,19 @@ func (a *RedisAdapter) writeCtx(ctx context.Context, payload []byte, nsp string,
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	minID := strconv.FormatInt(time.Now().Add(-a.window).UnixMilli(), 10)
-	res, err := publishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus, redisBusSeq},
+	res, err := redisPublishScript.Run(ctx, a.rdb, []string{redisLogPrefix + nsp, redisBus, redisBusSeq},
 		payload, a.uid, a.perNsp, a.busMax, minID, a.window.Milliseconds(), here).Text()
 	if err != nil {
-		return "", fmt.Errorf("namespaces: redis publish: %w", err)
+		return "", fmt.Errorf("fanout: redis publish: %w", err)
 	}
 	return res, nil
 }
 
 // flushPending writes the publishes queued during an outage, then resync markers for the
 // namespaces whose events could not all be queued.
-func (a *RedisAdapter) flushPending() { a.flushPendingCtx(a.ctx) }
+func (a *Redis) flushPending() { a.flushPendingCtx(a.ctx) }
 
-func (a *RedisAdapter) flushPendingCtx(ctx context.Context) {
+func (a *Redis) flushPendingCtx(ctx context.Context) {
 	for {
 		a.mu.Lock()
 		if len(a.pending) == 0 {
@@ -509,7 +538,7 @@ func (a *RedisAdapter) flushPendingCtx(ctx context.Context) {
 	}
 	a.mu.Unlock()
 	for _, n := range nsps {
-		payload, _ := json.Marshal(wireBroadcast{Nsp: n, Event: EventResync, Resync: true})
+		payload, _ := json.Marshal(wireBroadcast{Nsp: n, Event: namespaces.EventResync, Resync: true})
 		if _, err := a.writeCtx(ctx, payload, n, true); err != nil { // this node's sockets lost nothing
 			return
 		}
@@ -520,7 +549,7 @@ func (a *RedisAdapter) flushPendingCtx(ctx context.Context) {
 }
 
 // readBus delivers every other node's broadcasts, in bus order, until Close.
-func (a *RedisAdapter) readBus() {
+func (a *Redis) readBus() {
 	defer a.wg.Done()
 	last := ""           // bus position; "" until known
 	var next int64       // the bus sequence number expected next; 0 until known
@@ -529,8 +558,7 @@ func (a *RedisAdapter) readBus() {
 	backoff := 50 * time.Millisecond
 	// After Redis lost its data the reader starts from the bus's beginning, delivering only
 	// this node's own entries up to ownThrough (the head when it reconnected).
-	var ownThrough offset
-	ownOnly := false
+	ownThrough := "" // "" when every entry is delivered
 	workers := newBusWorkers(a.workers, a.deliverBus)
 	defer workers.stop()
 	for a.ctx.Err() == nil {
@@ -553,11 +581,7 @@ func (a *RedisAdapter) readBus() {
 				next = 0
 			}
 			last, broken, backoff = pos, false, 50*time.Millisecond
-			ownThrough, ownOnly = offset{}, false
-			if through != "" {
-				ownThrough, err = parseOffset(through)
-				ownOnly = err == nil
-			}
+			ownThrough = through
 			a.busUp.Store(true)
 			a.flushPending()
 		}
@@ -586,6 +610,7 @@ func (a *RedisAdapter) readBus() {
 						a.log.Warn("redis bus sequence started over (redis lost its data); telling local sockets to resync",
 							"want_seq", next, "got_seq", seq)
 						workers.barrier()
+						a.forgetUnread()
 						a.stats.Resyncs.Add(1)
 						a.hooks.Resync("", "redis reconnected")
 						if ep, err := a.dataEpoch(a.ctx); err == nil {
@@ -596,6 +621,7 @@ func (a *RedisAdapter) readBus() {
 						// Entries were trimmed before this node read them, or Redis lost data.
 						a.log.Warn("redis bus gap; telling local sockets to resync", "want_seq", next, "got_seq", seq)
 						workers.barrier()
+						a.forgetUnread()
 						a.stats.Resyncs.Add(1)
 						a.hooks.Resync("", "events lost")
 					}
@@ -603,9 +629,9 @@ func (a *RedisAdapter) readBus() {
 				}
 				last = m.ID
 				a.stats.BusRead.Add(1)
-				if ownOnly {
-					if id, err := parseOffset(m.ID); err == nil && ownThrough.less(id) {
-						ownOnly = false
+				if ownThrough != "" {
+					if namespaces.OffsetAfter(m.ID, ownThrough) {
+						ownThrough = ""
 					} else if n, _ := m.Values["n"].(string); n != a.uid {
 						continue
 					}
@@ -619,7 +645,7 @@ func (a *RedisAdapter) readBus() {
 	}
 }
 
-func (a *RedisAdapter) hasPending() bool {
+func (a *Redis) hasPending() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.pending) > 0 || len(a.overflow) > 0
@@ -629,7 +655,7 @@ func (a *RedisAdapter) hasPending() bool {
 // position it checks that nothing after it is gone; otherwise this node's sockets are told
 // to resync. It returns the position to read from, and, after Redis lost its data, the
 // bus head up to which only this node's own entries are to be delivered (see readBus).
-func (a *RedisAdapter) reconnect(last string, failedStart bool) (pos, ownThrough string, err error) {
+func (a *Redis) reconnect(last string, failedStart bool) (pos, ownThrough string, err error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Second)
 	defer cancel()
 	ep, err := a.dataEpoch(ctx)
@@ -645,7 +671,7 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (pos, ownThrough
 	case strings.Contains(err.Error(), "no such key"):
 		info = nil
 	default:
-		return "", "", fmt.Errorf("namespaces: redis bus info: %w", err)
+		return "", "", fmt.Errorf("fanout: redis bus info: %w", err)
 	}
 	if last == "" { // first start: read what comes next
 		if failedStart {
@@ -661,6 +687,7 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (pos, ownThrough
 	restarted := prevEpoch != 0 && ep != prevEpoch
 	if restarted || (info == nil && last != "0-0") {
 		a.log.Warn("redis bus continuity lost; telling local sockets to resync", "data_lost", restarted)
+		a.forgetUnread()
 		a.stats.Resyncs.Add(1)
 		a.hooks.Resync("", "redis reconnected")
 		// This node's own publishes that reached the new data set before its reader
@@ -677,18 +704,18 @@ func (a *RedisAdapter) reconnect(last string, failedStart bool) (pos, ownThrough
 // persistence, flushed, failed over to an empty replica) gets a new epoch, so offsets and
 // bus positions from before it are known to be unreliable; a restart that kept its data
 // keeps its epoch.
-func (a *RedisAdapter) dataEpoch(ctx context.Context) (int64, error) {
+func (a *Redis) dataEpoch(ctx context.Context) (int64, error) {
 	if err := a.rdb.SetNX(ctx, redisEpoch, time.Now().UnixMilli(), 0).Err(); err != nil {
-		return 0, fmt.Errorf("namespaces: redis epoch: %w", err)
+		return 0, fmt.Errorf("fanout: redis epoch: %w", err)
 	}
 	ep, err := a.rdb.Get(ctx, redisEpoch).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("namespaces: redis epoch: %w", err)
+		return 0, fmt.Errorf("fanout: redis epoch: %w", err)
 	}
 	return ep, nil
 }
 
-func (a *RedisAdapter) deliverBus(m redis.XMessage) {
+func (a *Redis) deliverBus(m redis.XMessage) {
 	n, _ := m.Values["n"].(string)
 	if n == a.uid && m.Values["l"] == "1" {
 		return // published here during an outage: delivered here already
@@ -711,8 +738,8 @@ func (a *RedisAdapter) deliverBus(m redis.XMessage) {
 	mu := a.deliveryLock(w.Nsp)
 	mu.Lock()
 	defer mu.Unlock()
-	if n == a.uid && w.ID != "" {
-		a.forgetUnread(w.ID)
+	if n == a.uid && w.ID != "" && a.readBack(w.ID) {
+		return // delivered here by a fallback already (without its offset)
 	}
 	if w.ID != "" && !a.seen.add(w.ID) {
 		return // the second copy of a publish replayed after an uncertain write, or delivered here already
@@ -723,34 +750,7 @@ func (a *RedisAdapter) deliverBus(m redis.XMessage) {
 	a.hooks.DeliverLocal(b)
 }
 
-// recentIDs remembers the last 8,192 IDs added.
-type recentIDs struct {
-	mu   sync.Mutex
-	set  map[string]struct{}
-	ring [8192]string
-	next int
-}
-
-// add records id and reports whether it was new.
-func (r *recentIDs) add(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.set[id]; dup {
-		return false
-	}
-	if r.set == nil {
-		r.set = make(map[string]struct{}, len(r.ring))
-	}
-	if old := r.ring[r.next]; old != "" {
-		delete(r.set, old)
-	}
-	r.ring[r.next] = id
-	r.next = (r.next + 1) % len(r.ring)
-	r.set[id] = struct{}{}
-	return true
-}
-
-func (a *RedisAdapter) sleep(backoff *time.Duration) {
+func (a *Redis) sleep(backoff *time.Duration) {
 	d := *backoff/2 + rand.N(*backoff/2+1)
 	select {
 	case <-a.ctx.Done():
@@ -761,40 +761,40 @@ func (a *RedisAdapter) sleep(backoff *time.Duration) {
 	}
 }
 
-// Missed implements Adapter.
-func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcast, bool, error) {
-	o, err := parseOffset(off)
-	if err != nil {
+// Missed implements namespaces.Adapter.
+func (a *Redis) Missed(ctx context.Context, nsp, off string) ([]*namespaces.Broadcast, bool, error) {
+	ms, ok := offsetMillis(off)
+	if !ok {
 		return nil, false, nil
 	}
-	if int64(o.ms) < time.Now().Add(-a.window).UnixMilli() {
+	if ms < time.Now().Add(-a.window).UnixMilli() {
 		return nil, false, nil // older than the window
 	}
 	ep, err := a.dataEpoch(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	if int64(o.ms) < ep {
+	if ms < ep {
 		return nil, false, nil // from before Redis lost its data (or before the log began)
 	}
 	lost, err := a.rdb.Get(ctx, redisLost).Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, fmt.Errorf("namespaces: redis lost watermark: %w", err)
+		return nil, false, fmt.Errorf("fanout: redis lost watermark: %w", err)
 	}
-	if int64(o.ms) <= lost {
+	if ms <= lost {
 		return nil, false, nil // a node was lost since: it may have accepted events it never published
 	}
 	// The client's own last entry must still be in the log: trimming removes the oldest
 	// entries first, so then every entry after it is there too.
 	msgs, err := a.rdb.XRange(ctx, redisLogPrefix+nsp, off, "+").Result()
 	if err != nil {
-		return nil, false, fmt.Errorf("namespaces: redis log range: %w", err)
+		return nil, false, fmt.Errorf("fanout: redis log range: %w", err)
 	}
 	if len(msgs) == 0 || msgs[0].ID != off {
 		return nil, false, nil // trimmed past the client's position, lost, or not an offset of this log
 	}
 	msgs = msgs[1:]
-	out := make([]*Broadcast, 0, len(msgs))
+	out := make([]*namespaces.Broadcast, 0, len(msgs))
 	ids := make(map[string]struct{}, len(msgs))
 	for _, m := range msgs {
 		p, _ := m.Values["p"].(string)
@@ -818,8 +818,8 @@ func (a *RedisAdapter) Missed(ctx context.Context, nsp, off string) ([]*Broadcas
 	return out, true, nil
 }
 
-// SaveSession implements Adapter.
-func (a *RedisAdapter) SaveSession(ctx context.Context, s SessionState) error {
+// SaveSession implements namespaces.Adapter.
+func (a *Redis) SaveSession(ctx context.Context, s namespaces.SessionState) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -827,13 +827,13 @@ func (a *RedisAdapter) SaveSession(ctx context.Context, s SessionState) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := a.rdb.Set(ctx, redisPIDPrefix+s.PID, b, a.window).Err(); err != nil {
-		return fmt.Errorf("namespaces: redis save session: %w", err)
+		return fmt.Errorf("fanout: redis save session: %w", err)
 	}
 	return nil
 }
 
-// TakeSession implements Adapter.
-func (a *RedisAdapter) TakeSession(ctx context.Context, pid string) (*SessionState, error) {
+// TakeSession implements namespaces.Adapter.
+func (a *Redis) TakeSession(ctx context.Context, pid string) (*namespaces.SessionState, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	b, err := a.rdb.GetDel(ctx, redisPIDPrefix+pid).Bytes()
@@ -841,9 +841,9 @@ func (a *RedisAdapter) TakeSession(ctx context.Context, pid string) (*SessionSta
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("namespaces: redis take session: %w", err)
+		return nil, fmt.Errorf("fanout: redis take session: %w", err)
 	}
-	var s SessionState
+	var s namespaces.SessionState
 	if err := json.Unmarshal(b, &s); err != nil || s.PID != pid {
 		return nil, nil
 	}
@@ -861,10 +861,10 @@ type NodeInfo struct {
 const redisNodePrefix = "syncgate:{sg}:node:"
 
 // NodeID returns this node's ID on the bus.
-func (a *RedisAdapter) NodeID() string { return a.uid }
+func (a *Redis) NodeID() string { return a.uid }
 
 // Announce records this node's info for 15 s; callers repeat it every few seconds.
-func (a *RedisAdapter) Announce(ctx context.Context, info NodeInfo) error {
+func (a *Redis) Announce(ctx context.Context, info NodeInfo) error {
 	info.ID, info.Seen = a.uid, time.Now().UTC()
 	b, err := json.Marshal(info)
 	if err != nil {
@@ -874,7 +874,7 @@ func (a *RedisAdapter) Announce(ctx context.Context, info NodeInfo) error {
 }
 
 // Nodes returns the nodes that announced themselves in the last 15 s.
-func (a *RedisAdapter) Nodes(ctx context.Context) ([]NodeInfo, error) {
+func (a *Redis) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	var out []NodeInfo
 	iter := a.rdb.Scan(ctx, 0, redisNodePrefix+"*", 100).Iterator()
 	for n := 0; iter.Next(ctx) && n < 1000; n++ {
@@ -888,4 +888,15 @@ func (a *RedisAdapter) Nodes(ctx context.Context) ([]NodeInfo, error) {
 		}
 	}
 	return out, iter.Err()
+}
+
+// offsetMillis is the time part of a log offset "ms-seq" (a Redis stream ID).
+func offsetMillis(off string) (int64, bool) {
+	ms, seq, ok := strings.Cut(off, "-")
+	if !ok {
+		return 0, false
+	}
+	t, err1 := strconv.ParseInt(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return t, err1 == nil && err2 == nil && t >= 0
 }

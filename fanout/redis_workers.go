@@ -1,4 +1,4 @@
-package namespaces
+package fanout
 
 import (
 	"hash/fnv"

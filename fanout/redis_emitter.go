@@ -1,10 +1,11 @@
-package namespaces
+package fanout
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/syncgate/syncgate/namespaces"
 	"time"
 
 	"fmt"
@@ -20,6 +21,9 @@ import (
 // {rooms: [...], except: [...], flags: {...}}. syncgate nodes do not talk to each other this
 // way (they use the bus stream); they only listen, so backend services with an emitter can
 // publish into syncgate's namespaces.
+
+// emitterEvent is the packet type of a Socket.IO EVENT, the only one an emitter broadcasts.
+const emitterEvent = 2
 
 // emitterMessage is the decoded [uid, packet, opts] array.
 type emitterMessage struct {
@@ -39,12 +43,12 @@ type emitterMessage struct {
 
 // decodeEmitter turns one reference-protocol message into a broadcast, or an error for
 // anything but a plain EVENT with a string event name.
-func decodeEmitter(channel string, payload []byte) (*Broadcast, error) {
+func decodeEmitter(channel string, payload []byte) (*namespaces.Broadcast, error) {
 	var m emitterMessage
 	if err := msgpack.Unmarshal(payload, &m); err != nil {
 		return nil, fmt.Errorf("msgpack: %w", err)
 	}
-	if m.Packet.Type != int(pEvent-'0') || len(m.Packet.Data) == 0 {
+	if m.Packet.Type != emitterEvent || len(m.Packet.Data) == 0 {
 		return nil, fmt.Errorf("packet type %d not supported", m.Packet.Type)
 	}
 	event, ok := m.Packet.Data[0].(string)
@@ -58,7 +62,7 @@ func decodeEmitter(channel string, payload []byte) (*Broadcast, error) {
 	if !strings.HasPrefix(channel, "socket.io#"+nsp+"#") {
 		return nil, fmt.Errorf("channel %q does not match namespace %q", channel, nsp)
 	}
-	return &Broadcast{Nsp: nsp, Rooms: m.Opts.Rooms, Except: m.Opts.Except, Event: event, Args: normalize(m.Packet.Data[1:])}, nil
+	return &namespaces.Broadcast{Nsp: nsp, Rooms: m.Opts.Rooms, Except: m.Opts.Except, Event: event, Args: normalize(m.Packet.Data[1:])}, nil
 }
 
 // normalize turns msgpack's decoded maps into JSON-encodable values.
@@ -93,7 +97,7 @@ func normalizeValue(v any) any {
 
 // readEmitters delivers reference-protocol broadcasts until Close. go-redis re-subscribes
 // by itself after a lost connection.
-func (a *RedisAdapter) readEmitters() {
+func (a *Redis) readEmitters() {
 	defer a.wg.Done()
 	ps := a.rdb.PSubscribe(a.ctx, emitterPattern)
 	stop := context.AfterFunc(a.ctx, func() { _ = ps.Close() })
@@ -113,7 +117,7 @@ func (a *RedisAdapter) readEmitters() {
 // markUnrecoverable puts one resync marker in the namespace log for an emitter broadcast
 // (once, whichever node gets there first): emitter broadcasts are not logged, so a client
 // that was away when one went out must not recover "completely" past it.
-func (a *RedisAdapter) markUnrecoverable(channel, payload, nsp string) {
+func (a *Redis) markUnrecoverable(channel, payload, nsp string) {
 	ctx, cancel := context.WithTimeout(a.ctx, time.Second)
 	defer cancel()
 	h := sha256.Sum256([]byte(channel + "\x00" + payload))
@@ -121,7 +125,7 @@ func (a *RedisAdapter) markUnrecoverable(channel, payload, nsp string) {
 	if err != nil || !first {
 		return
 	}
-	marker, _ := json.Marshal(wireBroadcast{Nsp: nsp, Event: EventResync, Resync: true})
+	marker, _ := json.Marshal(wireBroadcast{Nsp: nsp, Event: namespaces.EventResync, Resync: true})
 	err = a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: redisLogPrefix + nsp, MaxLen: a.perNsp, Values: []any{"p", marker}}).Err()
 	if err != nil {
 		a.log.Warn("emitter broadcast not marked in the recovery log", "nsp", nsp, "err", err)
