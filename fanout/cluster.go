@@ -953,34 +953,12 @@ func (a *Cluster) Missed(ctx context.Context, nsp, off string) ([]*namespaces.Br
 
 // SaveSession implements namespaces.Adapter.
 func (a *Cluster) SaveSession(ctx context.Context, s namespaces.SessionState) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := a.rdb.Set(ctx, keyPID+s.PID, b, a.window).Err(); err != nil {
-		return fmt.Errorf("fanout: redis cluster save session: %w", err)
-	}
-	return nil
+	return saveSession(ctx, a.rdb, keyPID, s, a.window)
 }
 
 // TakeSession implements namespaces.Adapter.
 func (a *Cluster) TakeSession(ctx context.Context, pid string) (*namespaces.SessionState, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	b, err := a.rdb.GetDel(ctx, keyPID+pid).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fanout: redis cluster take session: %w", err)
-	}
-	var s namespaces.SessionState
-	if err := json.Unmarshal(b, &s); err != nil || s.PID != pid {
-		return nil, nil
-	}
-	return &s, nil
+	return takeSession(ctx, a.rdb, keyPID, pid)
 }
 
 // Ready implements namespaces.Adapter: the cluster answered the last lease renewal, every

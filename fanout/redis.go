@@ -820,34 +820,12 @@ func (a *Redis) Missed(ctx context.Context, nsp, off string) ([]*namespaces.Broa
 
 // SaveSession implements namespaces.Adapter.
 func (a *Redis) SaveSession(ctx context.Context, s namespaces.SessionState) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := a.rdb.Set(ctx, redisPIDPrefix+s.PID, b, a.window).Err(); err != nil {
-		return fmt.Errorf("fanout: redis save session: %w", err)
-	}
-	return nil
+	return saveSession(ctx, a.rdb, redisPIDPrefix, s, a.window)
 }
 
 // TakeSession implements namespaces.Adapter.
 func (a *Redis) TakeSession(ctx context.Context, pid string) (*namespaces.SessionState, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	b, err := a.rdb.GetDel(ctx, redisPIDPrefix+pid).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fanout: redis take session: %w", err)
-	}
-	var s namespaces.SessionState
-	if err := json.Unmarshal(b, &s); err != nil || s.PID != pid {
-		return nil, nil
-	}
-	return &s, nil
+	return takeSession(ctx, a.rdb, redisPIDPrefix, pid)
 }
 
 // NodeInfo is what each node announces about itself in Redis, for the status page.
