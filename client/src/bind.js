@@ -59,6 +59,9 @@ export function stableKey(value) {
  * @typedef {object} BindOptions
  * @property {number} [coalesceMs] window in ms (default 100): each key is invalidated at
  *   most once per window, and always once after the last event; 0: at once, per event
+ * @property {number} [resyncSpreadMs] a whole resync invalidates everything after a random
+ *   delay below this (default 0: at once), so that browsers told at the same moment (a node
+ *   lost) do not all refetch at the same moment
  * @property {Record<string, K[]>} [resyncScopes] keys to invalidate for a resync scoped to
  *   one event (reason "coalesced" or "event incomplete"); an event not listed invalidates
  *   everything
@@ -92,6 +95,10 @@ export function bind(sync, map, options, target) {
   const coalesceMs = options.coalesceMs ?? 100;
   if (!(Number.isFinite(coalesceMs) && coalesceMs >= 0)) throw new TypeError('syncgate: coalesceMs must be a number >= 0');
   const scopes = options.resyncScopes || {};
+  const spreadMs = options.resyncSpreadMs ?? 0;
+  if (!(Number.isFinite(spreadMs) && spreadMs >= 0)) throw new TypeError('syncgate: resyncSpreadMs must be a number >= 0');
+  /** @type {Set<ReturnType<typeof setTimeout>>} whole resyncs waiting for their turn */
+  const spreading = new Set();
 
   /** @type {Map<string, K>} keys waiting for the end of the window */
   const pending = new Map();
@@ -143,9 +150,25 @@ export function bind(sync, map, options, target) {
     schedule();
   });
   const offResync = sync.onResync((r) => {
-    if (r.event) scoped(r.event);
-    else all = true;
-    schedule();
+    if (r.event) {
+      scoped(r.event);
+      schedule();
+      return;
+    }
+    if (spreadMs === 0) {
+      all = true;
+      schedule();
+      return;
+    }
+    // Every browser of the deployment may get this resync at the same moment (a node lost):
+    // each refetches at a random point of the spread, so the API is not hit all at once.
+    const t = setTimeout(() => {
+      spreading.delete(t);
+      if (!bound) return;
+      all = true;
+      schedule();
+    }, Math.random() * spreadMs);
+    spreading.add(t);
   });
 
   return function unbind() {
@@ -155,6 +178,8 @@ export function bind(sync, map, options, target) {
     offResync();
     if (timer !== null) clearTimeout(timer);
     timer = null;
+    for (const t of spreading) clearTimeout(t);
+    spreading.clear();
     pending.clear();
   };
 }

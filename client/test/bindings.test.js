@@ -210,6 +210,38 @@ test('RTK Query', async (t) => {
   });
 });
 
+test('resyncSpreadMs: a whole resync refetches at a random point of the spread, per browser', async (t) => {
+  const SPREAD = 300;
+  const times = [];
+  const unbinds = [];
+  const start = performance.now();
+  const syncs = [];
+  for (let i = 0; i < 20; i++) {
+    const sync = fakeSync();
+    syncs.push(sync);
+    const qc = { invalidateQueries: () => { times.push(performance.now() - start); return Promise.resolve(); } };
+    unbinds.push(bindQueryClient(sync, qc, rowKeys, { coalesceMs: 0, resyncSpreadMs: SPREAD }));
+  }
+  for (const sync of syncs) sync.resync({ org: '1', reason: 'node lost' });
+  assert.equal(times.length, 0, 'no browser refetches in the instant of the resync');
+  // A scoped resync is not delayed.
+  syncs[0].resync({ org: '1', reason: 'coalesced', event: 'personview.addrow' });
+  assert.equal(times.length, 1, 'a scoped resync invalidates at once');
+  times.length = 0;
+  await waitUntil(() => times.length === 20, 'every browser refetched');
+  const spread = Math.max(...times) - Math.min(...times);
+  t.diagnostic(`20 browsers, resyncSpreadMs ${SPREAD}: refetches from ${Math.round(Math.min(...times))} to ${Math.round(Math.max(...times))} ms`);
+  assert.ok(Math.max(...times) < SPREAD + 100, `a refetch came at ${Math.max(...times)} ms, past the spread`);
+  assert.ok(spread > SPREAD / 10, `20 refetches within ${spread} ms: not spread`);
+  // Unbinding cancels a resync still waiting for its turn.
+  syncs[1].resync({ org: '1', reason: 'node lost' });
+  unbinds[1]();
+  await new Promise((ok) => setTimeout(ok, SPREAD + 50));
+  assert.equal(times.length, 20, 'an unbound binding refetched after unbind');
+  for (const u of unbinds) u();
+  assert.throws(() => bindQueryClient(fakeSync(), { invalidateQueries() {} }, rowKeys, { resyncSpreadMs: -1 }), /resyncSpreadMs/);
+});
+
 test('coalesced payloads of the gateway: ID lists and the scoped resync', async (t) => {
   await t.test('expandIds', () => {
     assert.deepEqual(expandIds({ personId: [3, 4], viewId: 2 }), [{ personId: 3, viewId: 2 }, { personId: 4, viewId: 2 }]);

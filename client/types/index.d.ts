@@ -111,6 +111,8 @@ export type BindSource = Pick<SyncClient, 'onEvent' | 'onResync'>;
 export interface BindOptions<K> {
   /** Window in ms (default 100): each key at most once per window, always once after the last event; 0: per event. */
   coalesceMs?: number;
+  /** A whole resync invalidates everything after a random delay in [0, resyncSpreadMs) (default 0: at once), so that the browsers of a deployment told at the same moment do not refetch at the same moment. */
+  resyncSpreadMs?: number;
   /** Keys for a resync scoped to one event; an event not listed invalidates everything. */
   resyncScopes?: Record<string, readonly K[]>;
   /** A map function threw; the event is then handled like a resync scoped to it. */
