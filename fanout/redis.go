@@ -65,6 +65,7 @@ type Redis struct {
 	seen     recentIDs // bus reader: IDs of the last broadcasts delivered, to drop replayed copies
 	busUp    atomic.Bool
 	epoch    atomic.Int64 // the Redis data epoch last seen by the bus reader (see dataEpoch)
+	runID    string       // the Redis process the bus reader last reached (INFO run_id); reader only
 	dataLost atomic.Bool  // the lease keeper saw another epoch: the bus reader must reconnect
 
 	// This node's broadcasts written to the bus and not read back yet (its sockets get them
@@ -616,6 +617,9 @@ func (a *Redis) readBus() {
 						if ep, err := a.dataEpoch(a.ctx); err == nil {
 							a.epoch.Store(ep) // so the reconnect check does not resync again
 						}
+						if id, err := a.serverRunID(a.ctx); err == nil {
+							a.runID = id
+						}
 					}
 					if next != 0 && seq > next {
 						// Entries were trimmed before this node read them, or Redis lost data.
@@ -662,6 +666,12 @@ func (a *Redis) reconnect(last string, failedStart bool) (pos, ownThrough string
 	if err != nil {
 		return "", "", err
 	}
+	runID, err := a.serverRunID(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	prevRun := a.runID
+	a.runID = runID
 	prevEpoch := a.epoch.Swap(ep)
 	info, err := a.rdb.XInfoStream(ctx, redisBus).Result()
 	head := "0-0"
@@ -695,8 +705,47 @@ func (a *Redis) reconnect(last string, failedStart bool) (pos, ownThrough string
 		// them, after the resync. Other nodes' entries up to here are covered by the resync.
 		return "0-0", head, nil
 	}
+	if prevRun != "" && runID != prevRun {
+		// Another Redis process with the same data: a restart that kept its data, or a
+		// Sentinel failover to a replica. Either may have lost writes it had acknowledged
+		// (persistence lag, asynchronous replication) without a trace on the bus: every
+		// socket resyncs, and recoveries from before now are not called complete. What the
+		// bus still has after this node's position is read as usual.
+		a.log.Warn("redis is another server process (restart or failover); telling local sockets to resync")
+		if err := redisMarkLostScript.Run(ctx, a.rdb, []string{redisLost}).Err(); err != nil {
+			a.runID = prevRun // try again on the next reconnect
+			return "", "", fmt.Errorf("fanout: redis lost watermark: %w", err)
+		}
+		a.forgetUnread()
+		a.stats.Resyncs.Add(1)
+		a.hooks.Resync("", "redis reconnected")
+		return last, "", nil
+	}
 	a.log.Info("redis bus reconnected; resuming where it stopped")
 	return last, "", nil
+}
+
+// redisMarkLostScript raises the lost watermark to Redis's now: recoveries from offsets
+// at or before it are not complete (Missed).
+var redisMarkLostScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now > cur then redis.call('SET', KEYS[1], now) end
+return now`)
+
+// serverRunID is the identity of the Redis process answering now (INFO server run_id).
+func (a *Redis) serverRunID(ctx context.Context) (string, error) {
+	info, err := a.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "", fmt.Errorf("fanout: redis info: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return id, nil
+		}
+	}
+	return "", errors.New("fanout: redis info: no run_id")
 }
 
 // dataEpoch returns when the Redis data set began (unix ms): a key written once, with NX,

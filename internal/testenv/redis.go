@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,6 +24,7 @@ type Redis struct {
 	bin  string
 	dir  string
 	port int
+	args []string // more redis-server arguments (a replica's --replicaof)
 
 	mu   sync.Mutex
 	proc *proc
@@ -48,6 +50,44 @@ func StartRedis(t testing.TB) *Redis {
 	}
 	t.Fatalf("testenv: %v", lastErr)
 	return nil
+}
+
+// StartRedisReplica starts a redis-server replicating primary and waits until its link to
+// the primary is up and the first sync is done (a replica that never synced cannot be
+// promoted). The server is killed on t.Cleanup.
+func StartRedisReplica(t testing.TB, primary *Redis) *Redis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("testenv: redis-server not found on PATH (%v): run ./scripts/test.sh, which installs it", err)
+	}
+	// A diskless sync that starts at once: the default waits 5 s for more replicas.
+	if out, err := exec.Command("redis-cli", "-p", strconv.Itoa(primary.port), "config", "set", "repl-diskless-sync-delay", "0").CombinedOutput(); err != nil {
+		t.Fatalf("testenv: configure the primary: %v %s", err, out)
+	}
+	r := &Redis{t: t, bin: bin, dir: t.TempDir(), args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.port)}}
+	t.Cleanup(func() { r.kill() })
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		r.port = FreePort(t)
+		if lastErr = r.start(); lastErr == nil {
+			break
+		}
+	}
+	if lastErr != nil {
+		t.Fatalf("testenv: %v", lastErr)
+	}
+	deadline := time.Now().Add(redisReadyTimeout)
+	for {
+		out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(r.port), "info", "replication").CombinedOutput()
+		if strings.Contains(string(out), "master_link_status:up") && strings.Contains(string(out), "master_sync_in_progress:0") {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: replica on %s never synced with %s: %s", r.Addr(), primary.Addr(), out)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a status: nothing to await
+	}
 }
 
 // Addr returns "127.0.0.1:PORT".
@@ -109,6 +149,7 @@ func (r *Redis) start() error {
 		"--dir", r.dir,
 		"--daemonize", "no",
 	)
+	cmd.Args = append(cmd.Args, r.args...)
 	p, err := startProc(cmd)
 	if err != nil {
 		return fmt.Errorf("redis on port %d: %w", r.port, err)

@@ -76,3 +76,20 @@ func StartRedisSentinel(t testing.TB, master string, primary *Redis) *RedisSenti
 
 // Addr returns "127.0.0.1:PORT".
 func (s *RedisSentinel) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// WaitMaster waits until the sentinel names the server on port as master (after a
+// failover it promoted), for at most 30 s.
+func (s *RedisSentinel) WaitMaster(t testing.TB, master string, port int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command("redis-cli", "-p", strconv.Itoa(s.port), "sentinel", "get-master-addr-by-name", master).CombinedOutput()
+		if err == nil && strings.Contains(string(out), strconv.Itoa(port)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: sentinel still names %q as %s, want port %d", out, master, port)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the sentinel's view: nothing to await
+	}
+}
