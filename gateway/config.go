@@ -84,7 +84,7 @@ type Config struct {
 	TrustedProxies      []netip.Prefix
 
 	Auth              string   // --auth: "proxy" (forward the browser's credentials) or "session" (syncgate owns the login)
-	SessionStore      string   // --session-store: memory, bolt:PATH or redis (default: redis with --redis, else bolt:syncgate-sessions.db)
+	SessionStore      string   // --session-store: memory, bolt:PATH or redis (default: redis with any Redis, else bolt:syncgate-sessions.db)
 	SessionCookie     string   // --session-cookie
 	InsecureCookies   bool     // --insecure-cookies: no Secure attribute (local plain HTTP only)
 	LandingPath       string   // --landing-path: where a login lands
@@ -215,7 +215,7 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
 	fs.StringVar(&c.Auth, "auth", c.Auth, `"proxy": forward the browser's Cookie/Authorization; "session": syncgate owns sessions and OAuth login`)
-	fs.StringVar(&c.SessionStore, "session-store", c.SessionStore, "session mode: memory, bolt:PATH or redis (default: redis with --redis, else bolt:syncgate-sessions.db)")
+	fs.StringVar(&c.SessionStore, "session-store", c.SessionStore, "session mode: memory, bolt:PATH or redis (default: redis with --redis, --redis-sentinel or --redis-cluster, else bolt:syncgate-sessions.db)")
 	fs.StringVar(&c.SessionCookie, "session-cookie", c.SessionCookie, "session mode: cookie name")
 	fs.BoolVar(&c.InsecureCookies, "insecure-cookies", c.InsecureCookies, "session mode: cookies without Secure, for local plain HTTP only")
 	fs.StringVar(&c.LandingPath, "landing-path", c.LandingPath, "session mode: local path a finished login redirects to")

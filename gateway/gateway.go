@@ -28,6 +28,7 @@ import (
 	"github.com/syncgate/syncgate/coalesce"
 	"github.com/syncgate/syncgate/drive"
 	"github.com/syncgate/syncgate/engineio"
+	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/proxy"
@@ -75,6 +76,14 @@ type Gateway struct {
 // redisClient returns the gateway's Redis client for sessions and Drive, made on first use.
 // The fan-out adapter keeps its own: its blocking bus reader must not wait behind them.
 func (g *Gateway) redisClient() (redis.UniversalClient, error) {
+	if g.rdb == nil && g.cfg.RedisCluster != "" {
+		// Sessions keep single-key records and one pub/sub channel: a cluster carries both.
+		rdb, err := fanout.NewClusterClient(g.cfg.RedisCluster, g.cfg.RedisUsername, g.cfg.RedisPassword)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-cluster: %w", err)
+		}
+		g.rdb = rdb
+	}
 	if g.rdb == nil {
 		rdb, err := newRedisClient(g.cfg)
 		if err != nil {

@@ -47,6 +47,9 @@ func (c Config) validRedisModes() *redisModeError {
 	return nil
 }
 
+// anyRedis reports whether the nodes share a Redis of any kind (sessions need no more).
+func (c Config) anyRedis() bool { return c.singleRedis() || c.RedisCluster != "" }
+
 // singleRedis reports whether the single-Redis engine is in use (--redis or --redis-sentinel).
 func (c Config) singleRedis() bool { return c.Redis != "" || c.RedisSentinel != "" }
 

@@ -52,7 +52,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	spec := cfg.SessionStore
 	if spec == "" {
 		spec = "bolt:syncgate-sessions.db"
-		if cfg.singleRedis() { // --redis or --redis-sentinel
+		if cfg.anyRedis() {
 			spec = "redis"
 		}
 	}
@@ -60,8 +60,8 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	case spec == "memory":
 		store = sessions.NewMemoryStore()
 	case spec == "redis":
-		if !cfg.singleRedis() {
-			return nil, nil, errors.New("--session-store redis needs --redis")
+		if !cfg.anyRedis() {
+			return nil, nil, errors.New("--session-store redis needs --redis, --redis-sentinel or --redis-cluster")
 		}
 		rdb, err := g.redisClient()
 		if err != nil {
@@ -104,7 +104,7 @@ func newSessions(cfg Config, origins *auth.Origins, g *Gateway) (*sessions.Manag
 	if cfg.APIPrefix != "/api" {
 		sc.GeneratePath = cfg.APIPrefix + "/generate_cookie"
 	}
-	if cfg.singleRedis() { // --redis or --redis-sentinel
+	if cfg.anyRedis() { // the end of a session reaches every node
 		rdb, err := g.redisClient()
 		if err != nil {
 			_ = store.Close()

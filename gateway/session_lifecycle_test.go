@@ -186,12 +186,25 @@ func awaitCondition(t *testing.T, what string, cond func() bool) {
 // handles the logout: the end of the session reaches every node (Redis), and the socket
 // there is closed too.
 func TestSessionLogoutOnOneNodeClosesSocketOnAnother(t *testing.T) {
+	type run struct {
+		name, transport string
+		redis           func(t *testing.T) []string
+	}
+	runs := []run{}
 	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			rs := testenv.StartRedis(t)
+		runs = append(runs, run{tr, tr, func(t *testing.T) []string { return []string{"--redis", testenv.StartRedis(t).URL()} }})
+	}
+	// The same on a Redis Cluster: the store's records and the end-of-session channel.
+	runs = append(runs, run{"redis cluster", "websocket", func(t *testing.T) []string {
+		return []string{"--redis-cluster", testenv.StartRedisCluster(t, 3, 0).Seeds()}
+	}})
+	for _, r := range runs {
+		tr := r.transport
+		t.Run(r.name, func(t *testing.T) {
+			flags := append(r.redis(t), "--session-store", "redis")
 			env := newSessionEnv(t, oauthtest.Config{})
-			a := env.startSessionNode("--redis", rs.URL(), "--session-store", "redis")
-			bNode := env.startSessionNode("--redis", rs.URL(), "--session-store", "redis")
+			a := env.startSessionNode(flags...)
+			bNode := env.startSessionNode(flags...)
 			br := newBrowser(t)
 			br.login(a)
 			sess := br.cookie(a)
