@@ -38,12 +38,21 @@ func (n *node) watch(t *testing.T, u drive.User, watcher, scope, file string) {
 	}
 }
 
-func redisClient(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	r := testenv.StartRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
+// forEachRedis runs test on one Redis and on a 3-master Redis Cluster: the leases, page
+// tokens and change channel work on both (each feed's keys share a hash tag).
+func forEachRedis(t *testing.T, test func(t *testing.T, rdb redis.UniversalClient)) {
+	t.Run("redis", func(t *testing.T) {
+		r := testenv.StartRedis(t)
+		rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		test(t, rdb)
+	})
+	t.Run("redis cluster", func(t *testing.T) {
+		rc := testenv.StartRedisCluster(t, 3, 0)
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		test(t, rdb)
+	})
 }
 
 // Two nodes with sockets of the same users: each feed is polled by one
@@ -51,8 +60,11 @@ func redisClient(t *testing.T) redis.UniversalClient {
 // and when the polling node dies the other takes over after the lease
 // expires.
 func TestTwoNodesPollEachFeedOnceAndSurvivorTakesOver(t *testing.T) {
+	forEachRedis(t, twoNodesPollEachFeedOnceAndSurvivorTakesOver)
+}
+
+func twoNodesPollEachFeedOnceAndSurvivorTakesOver(t *testing.T, rdb redis.UniversalClient) {
 	const leaseTTL = 600 * time.Millisecond
-	rdb := redisClient(t)
 	fake := fakedrive.Start(t, fakedrive.Config{})
 	fake.AddFile("f1", "a", "alice", "bob")
 	fake.AddFile("f2", "b", "alice", "bob")
@@ -115,8 +127,11 @@ func TestTwoNodesPollEachFeedOnceAndSurvivorTakesOver(t *testing.T) {
 // A node that closes hands its feeds over at once (it releases the
 // leases), and the page token it stored means nothing is missed.
 func TestClosedNodeHandsOverWithoutLoss(t *testing.T) {
+	forEachRedis(t, closedNodeHandsOverWithoutLoss)
+}
+
+func closedNodeHandsOverWithoutLoss(t *testing.T, rdb redis.UniversalClient) {
 	const leaseTTL = 3 * time.Second // a takeover by expiry would be slow
-	rdb := redisClient(t)
 	fake := fakedrive.Start(t, fakedrive.Config{})
 	fake.AddFile("f1", "a", "alice")
 	a := startNode(t, fake, rdb, "node-a", leaseTTL)

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/syncgate/syncgate/drive"
-	"github.com/syncgate/syncgate/fanout"
 	"github.com/syncgate/syncgate/namespaces"
 	"github.com/syncgate/syncgate/sessions"
 )
@@ -57,7 +56,9 @@ func (g *Gateway) newDrive(cfg Config, opts Options) error {
 	if dc.NewService == nil && cfg.DriveEndpoint != "" { // Options.DriveService (tests) wins
 		dc.NewService = drive.EndpointService(driveEndpointURL(cfg.DriveEndpoint), nil)
 	}
-	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok && cfg.singleRedis() {
+	// With Redis of any kind the nodes share the feeds' leases (one node polls each feed);
+	// every key of a feed carries its hash tag, so a Redis Cluster works as well.
+	if ra, ok := g.sio.Adapter().(interface{ NodeID() string }); ok && cfg.anyRedis() {
 		rdb, err := g.redisClient()
 		if err != nil {
 			return err
