@@ -328,16 +328,17 @@ type wire struct {
 	SkipSocket   string   `json:"skip,omitempty"`
 	SkipOwners   []string `json:"owners,omitempty"`
 	ExceptSender string   `json:"xsender,omitempty"`
+	TraceID      string   `json:"trace,omitempty"` // the causing call's trace (tracing on)
 }
 
 func (a *Cluster) toWire(b *namespaces.Broadcast, here bool) wire {
 	return wire{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args, ID: b.BusID(),
-		Node: a.uid, Here: here, SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender}
+		Node: a.uid, Here: here, SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, TraceID: b.TraceID}
 }
 
 func (w wire) broadcast(off string) *namespaces.Broadcast {
 	b := &namespaces.Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
-		Offset: off, SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender}
+		Offset: off, SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender, TraceID: w.TraceID}
 	b.SetBusID(w.ID)
 	return b
 }

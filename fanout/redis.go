@@ -344,16 +344,17 @@ type wireBroadcast struct {
 	SkipSocket   string   `json:"skip,omitempty"`
 	SkipOwners   []string `json:"owners,omitempty"`
 	ExceptSender string   `json:"xsender,omitempty"`
+	TraceID      string   `json:"trace,omitempty"` // the causing call's trace (tracing on)
 }
 
 func toWire(b *namespaces.Broadcast) wireBroadcast {
 	return wireBroadcast{Nsp: b.Nsp, Rooms: b.Rooms, Except: b.Except, Event: b.Event, Args: b.Args,
-		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, ID: b.BusID()}
+		SkipSocket: b.SkipSocket, SkipOwners: b.SkipOwners, ExceptSender: b.ExceptSender, ID: b.BusID(), TraceID: b.TraceID}
 }
 
 func (w wireBroadcast) broadcast() *namespaces.Broadcast {
 	b := &namespaces.Broadcast{Nsp: w.Nsp, Rooms: w.Rooms, Except: w.Except, Event: w.Event, Args: w.Args,
-		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender}
+		SkipSocket: w.SkipSocket, SkipOwners: w.SkipOwners, ExceptSender: w.ExceptSender, TraceID: w.TraceID}
 	b.SetBusID(w.ID)
 	return b
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/syncgate/syncgate/orgid"
 	"github.com/syncgate/syncgate/proxy"
 	"github.com/syncgate/syncgate/sessions"
+	"github.com/syncgate/syncgate/tracing"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -71,6 +72,7 @@ type Gateway struct {
 	drive        *drive.Watcher        // --drive only
 	adminUI      *adminui.Server       // the Socket.IO Admin UI on the admin listener (adminui.go)
 	rdb          redis.UniversalClient // sessions and Drive (the adapter has its own); closed by Close
+	tracing      *tracing.Provider     // OpenTelemetry (tracing.go); nil: off
 }
 
 // redisClient returns the gateway's Redis client for sessions and Drive, made on first use.
@@ -103,6 +105,8 @@ type Options struct {
 	// DriveService builds a user's Drive client (--drive); nil: Google's. Tests point it
 	// at a fake Drive with drive.EndpointService.
 	DriveService func(ctx context.Context, ts oauth2.TokenSource) (*drivev3.Service, error)
+	// Tracing is OpenTelemetry from the OTEL_* environment (tracing.FromEnv); nil: off.
+	Tracing *tracing.Provider
 }
 
 // New builds a gateway from a validated configuration.
@@ -115,7 +119,7 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream: %w", err)
 	}
-	g = &Gateway{cfg: cfg, log: log, extra: opts.Root, ids: cfg.OrgIDFormat, nsPrefix: cfg.NamespacePrefix}
+	g = &Gateway{cfg: cfg, log: log, extra: opts.Root, ids: cfg.OrgIDFormat, nsPrefix: cfg.NamespacePrefix, tracing: opts.Tracing}
 	g.triggers.Store(opts.Triggers)
 	g.reload.summary = summarizeTriggerFile(cfg.Triggers, opts.Triggers)
 	g.metrics = newMetrics(g)
@@ -166,14 +170,16 @@ func New(cfg Config, opts Options) (g *Gateway, err error) {
 		IdleConnTimeout: cfg.UpstreamIdleTimeout,
 		Triggers:        g.triggers.Load,
 		Publisher:       g.pubq,
-		Rewrite:         g.rewriteFor(cfg),
+		Rewrite:         g.tracedRewrite(g.rewriteFor(cfg)),
 		Logger:          log,
 		OnUnmatched:     g.noteUnmatched,
+		Tracing:         opts.Tracing,
 	})
 	if err != nil {
 		g.members.Close()
 		return nil, fmt.Errorf("gateway: proxy: %w", err)
 	}
+	g.proxy = g.tracing.Handler(g.proxy) // a server span per proxied call (tracing on)
 	adapter := opts.Adapter
 	if adapter == nil { // --redis, --redis-sentinel or --redis-cluster (redisclients.go)
 		if adapter, err = newFanoutAdapter(cfg, g.metrics, log); err != nil {
@@ -299,6 +305,8 @@ func (g *Gateway) Close() error {
 // Publish sends one fired trigger to its org namespace on every node. It implements
 // proxy.Publisher: this is where an HTTP mutation becomes a Socket.IO event.
 func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
+	ctx, span := g.startPublish(ctx, ev)
+	defer span.End()
 	if !g.ids.Valid(ev.Org) {
 		// No socket can be in a namespace whose ID is not canonical in --org-id-format
 		// (the trigger file and the flag disagree): say so rather than fire into nothing.
@@ -319,7 +327,7 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 		// is logged like any broadcast, so a recovery spanning it is not complete.
 		g.log.Warn("event without its from_response ID; telling the org to resync", "org", ev.Org, "event", ev.Name)
 		b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: namespaces.EventResync,
-			Args: []any{map[string]string{"reason": "event incomplete", "event": ev.Name}}}
+			Args: []any{map[string]string{"reason": "event incomplete", "event": ev.Name}}, TraceID: tracing.TraceID(ctx)}
 		if err := g.sio.Broadcast(b); err != nil {
 			return fmt.Errorf("gateway: resync org %s for incomplete %s: %w", ev.Org, ev.Name, err)
 		}
@@ -333,7 +341,7 @@ func (g *Gateway) Publish(ctx context.Context, ev triggers.Event) error {
 		g.coalescer.Add(ev, o)
 		return nil
 	}
-	b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: ev.Name, Args: []any{ev.Data}}
+	b := &namespaces.Broadcast{Nsp: g.orgNamespace(ev.Org), Event: ev.Name, Args: []any{ev.Data}, TraceID: tracing.TraceID(ctx)}
 	if ev.Room != "" {
 		b.Rooms = []string{ev.Room}
 	}

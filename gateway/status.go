@@ -5,13 +5,18 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/syncgate/syncgate/fanout"
+	"github.com/syncgate/syncgate/namespaces"
 )
 
 // The status page (admin listener, GET /status) shows this node (readiness, connections,
@@ -78,9 +83,15 @@ type RedisStatus struct {
 	NodesLost       int64      `json:"nodes_lost"`
 }
 
-// redisErrors keeps, per Redis adapter, the last error its announcements and node listings
-// met. The announce loop creates the entry and removes it when the gateway stops.
-var redisErrors sync.Map // *fanout.Redis → *lastError
+// engines keeps, per Redis engine (the adapter), what the announce loop owns: the last
+// error its announcements and node listings met, and with --redis-cluster the client they
+// use. The loop creates the entry and removes it when the gateway stops.
+var engines sync.Map // namespaces.Adapter → *engineState
+
+type engineState struct {
+	lastError
+	cluster *redis.ClusterClient // --redis-cluster: announcements (fanout.Redis announces itself)
+}
 
 type lastError struct {
 	mu  sync.Mutex
@@ -110,12 +121,49 @@ func (l *lastError) get() (string, *time.Time) {
 	return l.err, &at
 }
 
-func redisErrorsOf(ra *fanout.Redis) *lastError {
-	v, ok := redisErrors.Load(ra)
+func engineOf(a namespaces.Adapter) *engineState {
+	v, ok := engines.Load(a)
 	if !ok {
 		return nil
 	}
-	return v.(*lastError)
+	return v.(*engineState)
+}
+
+// redisEngine is what the status page reads of either Redis engine.
+type redisEngine struct {
+	adapter  namespaces.Adapter
+	id       string
+	state    func() *RedisStatus
+	announce func(context.Context, fanout.NodeInfo) error // nil: cannot (yet)
+	nodes    func(context.Context) ([]fanout.NodeInfo, error)
+}
+
+// redisEngine returns the Redis engine in use, or nil (in memory).
+func (g *Gateway) redisEngine() *redisEngine {
+	switch a := g.sio.Adapter().(type) {
+	case *fanout.Redis:
+		return &redisEngine{adapter: a, id: a.NodeID(), announce: a.Announce, nodes: a.Nodes, state: func() *RedisStatus {
+			rs := a.Stats()
+			return &RedisStatus{Ready: a.Ready(), Published: rs.Published.Load(), PublishFailures: rs.PublishFailures.Load(),
+				Replayed: rs.Replayed.Load(), Reconnects: rs.Reconnects.Load(), NodesLost: rs.NodesLost.Load()}
+		}}
+	case *fanout.Cluster:
+		e := &redisEngine{adapter: a, id: a.NodeID(), state: func() *RedisStatus {
+			cs := a.Stats()
+			return &RedisStatus{Ready: a.Ready(), Published: cs.Published.Load(), PublishFailures: cs.PublishFailures.Load(),
+				Replayed: cs.Replayed.Load(), Reconnects: cs.Reconnects.Load(), NodesLost: cs.NodesLost.Load()}
+		}}
+		e.nodes = func(context.Context) ([]fanout.NodeInfo, error) { return nil, errors.New("node list not read yet") }
+		if st := engineOf(a); st != nil && st.cluster != nil {
+			e.announce = func(ctx context.Context, info fanout.NodeInfo) error {
+				info.ID = a.NodeID()
+				return announceCluster(ctx, st.cluster, info)
+			}
+			e.nodes = func(ctx context.Context) ([]fanout.NodeInfo, error) { return clusterNodes(ctx, st.cluster) }
+		}
+		return e
+	}
+	return nil
 }
 
 func (g *Gateway) status(ctx context.Context) Status {
@@ -136,52 +184,100 @@ func (g *Gateway) status(ctx context.Context) Status {
 	orgs := g.orgSockets()
 	s.Orgs = len(orgs)
 	s.OrgSockets, s.OrgsNotListed = capOrgs(orgs, maxStatusOrgs)
-	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok {
-		s.Node = ra.NodeID()
-		s.Redis = redisStatus(ra)
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		nodes, err := ra.Nodes(ctx)
-		if err != nil {
-			redisErrorsOf(ra).note(err)
-			s.Redis.LastError, s.Redis.LastErrorAt = redisErrorsOf(ra).get()
-		}
-		self := false
-		for _, n := range nodes {
-			ns := NodeStatus{NodeInfo: n}
-			if n.ID == s.Node { // announced up to announceEvery ago: show the live counts
-				ns.Self, self = true, true
-				ns.Connections, ns.Orgs = s.Connections, s.Orgs
-			}
-			s.Nodes = append(s.Nodes, ns)
-		}
-		if !self { // Redis unreachable, or not announced yet: this node is still alive
-			s.Nodes = append(s.Nodes, NodeStatus{Self: true, NodeInfo: fanout.NodeInfo{
-				ID: s.Node, Seen: time.Now().UTC(), Connections: s.Connections, Orgs: s.Orgs}})
-		}
-		slices.SortFunc(s.Nodes, func(a, b NodeStatus) int { return cmp.Compare(a.ID, b.ID) })
+	e := g.redisEngine()
+	if e == nil {
+		return s
 	}
+	s.Node = e.id
+	s.Redis = e.state()
+	// Every publish Redis did not take is queued (or, past the engine's cap, marks its
+	// namespace for a resync) until the replay writes it; Ready means nothing is queued.
+	if !s.Redis.Ready {
+		s.Redis.Queued = max(0, s.Redis.PublishFailures-s.Redis.Replayed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	nodes, err := e.nodes(ctx)
+	le := engineOf(e.adapter)
+	if err != nil && le != nil {
+		le.note(err)
+	}
+	if le != nil {
+		s.Redis.LastError, s.Redis.LastErrorAt = le.get()
+	}
+	self := false
+	for _, n := range nodes {
+		ns := NodeStatus{NodeInfo: n}
+		if n.ID == s.Node { // announced up to announceEvery ago: show the live counts
+			ns.Self, self = true, true
+			ns.Connections, ns.Orgs = s.Connections, s.Orgs
+		}
+		s.Nodes = append(s.Nodes, ns)
+	}
+	if !self { // Redis unreachable, or not announced yet: this node is still alive
+		s.Nodes = append(s.Nodes, NodeStatus{Self: true, NodeInfo: fanout.NodeInfo{
+			ID: s.Node, Seen: time.Now().UTC(), Connections: s.Connections, Orgs: s.Orgs}})
+	}
+	slices.SortFunc(s.Nodes, func(a, b NodeStatus) int { return cmp.Compare(a.ID, b.ID) })
 	return s
 }
 
-func redisStatus(ra *fanout.Redis) *RedisStatus {
-	rs := ra.Stats()
-	r := &RedisStatus{
-		Ready:           ra.Ready(),
-		Published:       rs.Published.Load(),
-		PublishFailures: rs.PublishFailures.Load(),
-		Replayed:        rs.Replayed.Load(),
-		Reconnects:      rs.Reconnects.Load(),
-		NodesLost:       rs.NodesLost.Load(),
+// The nodes of --redis-cluster are listed the way fanout.Redis lists its own: one key per
+// node expiring 15 s after its last announcement, plus the set of their IDs so a reader
+// needs no SCAN (which a cluster runs per master). Every key is in the {sg} slot.
+const (
+	clusterNodePrefix = "syncgate:{sg}:node:"
+	clusterNodeSet    = "syncgate:{sg}:nodes"
+	clusterNodeTTL    = 15 * time.Second
+	maxListedNodes    = 1000
+)
+
+func announceCluster(ctx context.Context, rdb *redis.ClusterClient, info fanout.NodeInfo) error {
+	info.Seen = time.Now().UTC()
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
 	}
-	// Every publish Redis did not take is queued (or, past the cap, marks its namespace
-	// for a resync) until the replay writes it.
-	r.Queued = max(0, r.PublishFailures-r.Replayed)
-	if r.Ready {
-		r.Queued = 0 // Ready means nothing queued and nothing overflowed
+	pipe := rdb.TxPipeline()
+	pipe.Set(ctx, clusterNodePrefix+info.ID, b, clusterNodeTTL)
+	pipe.SAdd(ctx, clusterNodeSet, info.ID)
+	pipe.Expire(ctx, clusterNodeSet, time.Hour) // the set goes when every node has gone
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("announce node: %w", err)
 	}
-	r.LastError, r.LastErrorAt = redisErrorsOf(ra).get()
-	return r
+	return nil
+}
+
+func clusterNodes(ctx context.Context, rdb *redis.ClusterClient) ([]fanout.NodeInfo, error) {
+	ids, err := rdb.SMembers(ctx, clusterNodeSet).Result()
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	slices.Sort(ids)
+	ids = ids[:min(len(ids), maxListedNodes)]
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = clusterNodePrefix + id
+	}
+	vals, err := rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []fanout.NodeInfo
+	var gone []any
+	for i, v := range vals {
+		str, ok := v.(string)
+		var ni fanout.NodeInfo
+		if !ok || json.Unmarshal([]byte(str), &ni) != nil {
+			gone = append(gone, ids[i]) // expired: the node stopped announcing
+			continue
+		}
+		out = append(out, ni)
+	}
+	if len(gone) > 0 {
+		_ = rdb.SRem(ctx, clusterNodeSet, gone...).Err()
+	}
+	return out, nil
 }
 
 // orgSockets counts the sockets of every org namespace on this node.
@@ -223,23 +319,34 @@ func capOrgs(orgs []OrgSockets, limit int) ([]OrgSockets, int) {
 
 // announce keeps this node listed in Redis, with its counts, while the gateway runs.
 func (g *Gateway) announce(ctx context.Context) {
-	ra, ok := g.sio.Adapter().(*fanout.Redis)
-	if !ok {
+	a := g.sio.Adapter()
+	st := &engineState{}
+	switch a.(type) {
+	case *fanout.Redis:
+	case *fanout.Cluster:
+		rdb, err := fanout.NewClusterClient(g.cfg.RedisCluster, g.cfg.RedisUsername, g.cfg.RedisPassword)
+		if err != nil {
+			g.log.Warn("status page: no node list (Redis Cluster client)", "err", err)
+			return
+		}
+		defer rdb.Close()
+		st.cluster = rdb
+	default:
 		return
 	}
-	le := &lastError{}
-	redisErrors.Store(ra, le)
-	defer redisErrors.Delete(ra)
+	engines.Store(a, st)
+	defer engines.Delete(a)
+	e := g.redisEngine()
 	t := time.NewTicker(announceEvery)
 	defer t.Stop()
 	for {
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		err := ra.Announce(actx, fanout.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.orgSockets())})
+		err := e.announce(actx, fanout.NodeInfo{Connections: g.sio.CountByTransport(), Orgs: len(g.orgSockets())})
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		le.note(err)
+		st.note(err)
 		select {
 		case <-ctx.Done():
 			return

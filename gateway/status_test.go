@@ -222,3 +222,41 @@ func TestStatusPerNodeAndRedisState(t *testing.T) {
 		t.Fatalf("the last error must stay listed after recovery: %+v", st.Redis)
 	}
 }
+
+// With --redis-cluster too, each node's page lists every node with its counts (announced
+// through the cluster) and the engine's state.
+func TestStatusPerNodeWithRedisCluster(t *testing.T) {
+	api := members(t)
+	c := testenv.StartRedisCluster(t, 3, 0)
+	a := startGateway(t, api, clientTriggers(t), "--redis-cluster", c.Seeds())
+	b := startGateway(t, api, clientTriggers(t), "--redis-cluster", c.Seeds())
+	waitReady(t, a)
+	waitReady(t, b)
+	adminA := httptest.NewServer(a.g.AdminHandler())
+	t.Cleanup(adminA.Close)
+	adminB := httptest.NewServer(b.g.AdminHandler())
+	t.Cleanup(adminB.Close)
+
+	n := testenv.StartNode(t)
+	connect(t, n, "a1", a.url("/org/1"), opts("websocket", cookie("alice")))
+	connect(t, n, "b1", b.url("/org/2"), opts("websocket", cookie("dave")))
+	connect(t, n, "b2", b.url("/org/1"), opts("polling", cookie("bob")))
+	idA, idB := getStatus(t, adminA.URL).Node, getStatus(t, adminB.URL).Node
+	if idA == "" || idA == idB {
+		t.Fatalf("node IDs %q and %q", idA, idB)
+	}
+	st := awaitStatus(t, adminA.URL, "listing both cluster nodes with their counts", func(st statusDoc) bool {
+		if len(st.Nodes) != 2 {
+			return false
+		}
+		na, nb := st.Nodes[0], st.Nodes[1]
+		if na.ID != idA {
+			na, nb = nb, na
+		}
+		return na.ID == idA && na.Self && na.Connections["websocket"] == 1 && na.Orgs == 1 &&
+			nb.ID == idB && !nb.Self && nb.Connections["websocket"] == 1 && nb.Connections["polling"] == 1 && nb.Orgs == 2
+	})
+	if st.Redis == nil || !st.Redis.Ready || st.Redis.LastError != "" {
+		t.Fatalf("redis cluster up: %+v", st.Redis)
+	}
+}

@@ -27,6 +27,11 @@ type Broadcast struct {
 	// reconnect whose recovery failed and gave it a new ID.
 	ExceptSender string
 
+	// TraceID is the W3C trace ID of the API call that caused the broadcast (tracing on,
+	// the call sampled; package tracing). It travels to every node, and each node that
+	// delivers the broadcast logs it, tying the delivery to the request.
+	TraceID string
+
 	busID string // fan-out engines (package fanout): unique per publish, kept across a replay after an outage
 
 	once   sync.Once
@@ -90,6 +95,9 @@ func (s *Server) DeliverLocal(b *Broadcast) int {
 		return 0
 	}
 	n := ns.deliver(b, pkts)
+	if b.TraceID != "" {
+		s.log.Info("broadcast delivered", "nsp", b.Nsp, "event", b.Event, "sockets", n, "trace_id", b.TraceID)
+	}
 	if o := s.observer(); o != nil {
 		o.traffic(false, n*len(pkts), n*b.size)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncgate/syncgate/tracing"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -81,6 +82,9 @@ type Config struct {
 	// OnUnmatched, if set, is called after a successful mutation that fired
 	// no event, with the method and the path relative to Prefix.
 	OnUnmatched func(method, path string)
+	// Tracing, if set, adds a span "triggers.match" (child of the call's span in the
+	// request context) around matching a successful mutation to its events.
+	Tracing *tracing.Provider
 }
 
 // withDefaults validates cfg and fills in defaults.

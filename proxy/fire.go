@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/syncgate/syncgate/tracing"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -65,7 +68,10 @@ func (f *firing) finish(complete, tooBig bool, captured []byte) {
 	} else if !complete {
 		log.Debug("response body incomplete; firing anyway, the upstream call succeeded", "method", c.method, "path", c.rel)
 	}
+	_, span := f.h.cfg.Tracing.Start(f.ctx, tracing.SpanMatch)
 	events := f.set.MatchResponse(c.method, c.rel, c.header, f.header, body)
+	span.SetAttributes(attribute.Int("syncgate.events", len(events)))
+	span.End()
 	if len(events) == 0 {
 		if f.h.cfg.OnUnmatched != nil && (!f.needBody || body != nil) {
 			f.h.cfg.OnUnmatched(c.method, c.rel)

@@ -15,6 +15,7 @@ import (
 	"github.com/syncgate/syncgate/demo"
 	"github.com/syncgate/syncgate/examples"
 	"github.com/syncgate/syncgate/gateway"
+	"github.com/syncgate/syncgate/tracing"
 	"github.com/syncgate/syncgate/triggers"
 )
 
@@ -34,6 +35,20 @@ func run(args []string) error {
 	defer signal.Stop(hup)
 
 	opts := gateway.Options{Logger: log}
+	// OpenTelemetry: off unless the OTEL_* environment asks for traces (README "Tracing").
+	if opts.Tracing, err = tracing.FromEnv(ctx, gateway.EnvLookup); err != nil {
+		return err
+	}
+	if opts.Tracing != nil {
+		defer func() { // after the gateway closed (deferred below): its last spans go too
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := opts.Tracing.Shutdown(sctx); err != nil {
+				log.Warn("tracing: spans not all exported", "err", err)
+			}
+		}()
+		log.Info("tracing on", "otlp_endpoint", opts.Tracing.Endpoint())
+	}
 	if cfg.Demo {
 		if cfg.Upstream == "" { // else: a shared demo API (syncgate demo-api), as in docker-compose
 			upstream, closeDemo, err := startDemoAPI(log)
