@@ -281,6 +281,13 @@ func NewCluster(o ClusterOptions) *Cluster {
 // Stats returns the engine's counters.
 func (a *Cluster) Stats() *ClusterStats { return &a.stats }
 
+// Pending returns how many publishes wait for the cluster to take them (delivered here already).
+func (a *Cluster) Pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
 // LogKey returns the Redis key of nsp's recovery log (a stream: XRANGE it to see what the
 // engine would replay), for operators and tests.
 func (a *Cluster) LogKey(nsp string) string { return a.partOf(nsp).logKey(nsp) }

@@ -230,6 +230,13 @@ func NewRedis(o RedisOptions) *Redis {
 	return a
 }
 
+// Pending returns how many publishes wait for Redis to come back (delivered here already).
+func (a *Redis) Pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
 // Stats returns the adapter's counters.
 func (a *Redis) Stats() *RedisStats { return &a.stats }
 

@@ -72,7 +72,7 @@ type RedisStatus struct {
 	Ready bool `json:"ready"` // bus reader connected and nothing queued: what /readyz calls fanout
 	// Queued is how many publishes wait for Redis to come back (already delivered to this
 	// node's sockets); past the adapter's cap of 10,000 the namespaces concerned get a
-	// resync instead, and this figure keeps counting them until Redis is back.
+	// resync instead, and are not counted here.
 	Queued          int64      `json:"queued"`
 	LastError       string     `json:"last_error,omitempty"`    // the last Redis error this node saw
 	LastErrorAt     *time.Time `json:"last_error_at,omitempty"` // when (kept after recovery)
@@ -144,13 +144,13 @@ func (g *Gateway) redisEngine() *redisEngine {
 	case *fanout.Redis:
 		return &redisEngine{adapter: a, id: a.NodeID(), announce: a.Announce, nodes: a.Nodes, state: func() *RedisStatus {
 			rs := a.Stats()
-			return &RedisStatus{Ready: a.Ready(), Published: rs.Published.Load(), PublishFailures: rs.PublishFailures.Load(),
+			return &RedisStatus{Ready: a.Ready(), Queued: int64(a.Pending()), Published: rs.Published.Load(), PublishFailures: rs.PublishFailures.Load(),
 				Replayed: rs.Replayed.Load(), Reconnects: rs.Reconnects.Load(), NodesLost: rs.NodesLost.Load()}
 		}}
 	case *fanout.Cluster:
 		e := &redisEngine{adapter: a, id: a.NodeID(), state: func() *RedisStatus {
 			cs := a.Stats()
-			return &RedisStatus{Ready: a.Ready(), Published: cs.Published.Load(), PublishFailures: cs.PublishFailures.Load(),
+			return &RedisStatus{Ready: a.Ready(), Queued: int64(a.Pending()), Published: cs.Published.Load(), PublishFailures: cs.PublishFailures.Load(),
 				Replayed: cs.Replayed.Load(), Reconnects: cs.Reconnects.Load(), NodesLost: cs.NodesLost.Load()}
 		}}
 		e.nodes = func(context.Context) ([]fanout.NodeInfo, error) { return nil, errors.New("node list not read yet") }
@@ -190,11 +190,6 @@ func (g *Gateway) status(ctx context.Context) Status {
 	}
 	s.Node = e.id
 	s.Redis = e.state()
-	// Every publish Redis did not take is queued (or, past the engine's cap, marks its
-	// namespace for a resync) until the replay writes it; Ready means nothing is queued.
-	if !s.Redis.Ready {
-		s.Redis.Queued = max(0, s.Redis.PublishFailures-s.Redis.Replayed)
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	nodes, err := e.nodes(ctx)
