@@ -52,6 +52,9 @@ type Options struct {
 	// Emit sends an event from the UI to the sockets of nsp (in room, when not ""), after
 	// whatever checks the caller makes; nil: EMIT is not offered.
 	Emit func(nsp, room, event string, args []any) error
+	// ReadOnly offers no action in the config and carries none out: the UI may look only
+	// (the reference's readonly option, enforced here on the server).
+	ReadOnly bool
 	// StatsInterval is how often server_stats go out (the reference: 2s).
 	StatsInterval time.Duration
 	// SessionTTL is how long a login's session ID (kept by the UI to log in again after
@@ -250,7 +253,9 @@ func (s *Server) onConnect(sock *namespaces.Socket) {
 	if l, _ := sock.Data().(*login); l != nil && l.newSession != "" {
 		_ = sock.Emit("session", l.newSession)
 	}
-	s.registerActions(sock)
+	if !s.opts.ReadOnly {
+		s.registerActions(sock)
+	}
 	_ = sock.Emit("config", map[string]any{"supportedFeatures": s.features()})
 	s.w.attach(sock)
 }
@@ -270,6 +275,9 @@ const (
 )
 
 func (s *Server) features() []string {
+	if s.opts.ReadOnly {
+		return []string{featAggregated, featAllEvents}
+	}
 	f := []string{featLeave, featDisconnect, featMLeave, featMDisconnect}
 	if s.opts.AllowJoin != nil {
 		f = append(f, featJoin, featMJoin)

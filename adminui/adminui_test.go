@@ -511,3 +511,45 @@ func TestAdminUIFlags(t *testing.T) {
 		t.Fatalf("from the environment: %+v %v", cfg.AdminUIUser, err)
 	}
 }
+
+// With --admin-ui-read-only the UI lists everything but may not act: the config offers no
+// action, and an action sent anyway (a UI or script that ignores the config) does nothing.
+func TestAdminUIReadOnlyLooksButDoesNotAct(t *testing.T) {
+	api := testenv.NewFakeAPI(t)
+	api.SetMemberships(bearer, testenv.Membership{Org: 1, Role: "admin"})
+	nd := startNode(t, api, "--admin-ui-user", "admin", "--admin-ui-password-hash", passwordHash(t), "--admin-ui-read-only")
+	n := testenv.StartNode(t)
+	alice, err := n.Connect("alice", nd.public+"/org/1", browserOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Connect("admin", nd.admin+"/admin", adminOpts("admin", password)); err != nil {
+		t.Fatal(err)
+	}
+	var config struct {
+		SupportedFeatures []string `json:"supportedFeatures"`
+	}
+	if err := wait(t, n, "admin", "config").Arg(0, &config); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(config.SupportedFeatures, []string{"AGGREGATED_EVENTS", "ALL_EVENTS"}) {
+		t.Fatalf("read-only config offers %v, want only the event lists", config.SupportedFeatures)
+	}
+	var all []serialized
+	if err := wait(t, n, "admin", "all_sockets").Arg(0, &all); err != nil || len(all) != 1 || all[0].ID != alice.Sid {
+		t.Fatalf("all_sockets = %+v (%v), want alice's socket listed", all, err)
+	}
+	for _, action := range [][]any{{"_disconnect", "/org/1", true, alice.Sid}, {"leave", "/org/1", alice.Sid, alice.Sid}} {
+		if err := n.Emit("admin", action[0].(string), action[1:]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing to await for an action that must not happen: give it a second (a carried-out
+	// disconnect reaches alice within milliseconds).
+	if d, err := n.WaitDisconnect("alice", time.Second); err == nil {
+		t.Fatalf("alice disconnected by a read-only UI: %v", d)
+	}
+	if st, err := n.State("alice"); err != nil || !st.Connected {
+		t.Fatalf("alice after a read-only UI's actions: %+v %v, want connected", st, err)
+	}
+}

@@ -6,15 +6,14 @@ import (
 	"fmt"
 
 	"github.com/syncgate/syncgate/adminui"
-	"github.com/syncgate/syncgate/fanout"
 )
 
 // newAdminUI builds the Socket.IO Admin UI endpoint of the admin listener (package adminui):
 // it inspects this node's sockets; without --admin-ui-user its /admin refuses everyone.
 func (g *Gateway) newAdminUI(cfg Config) error {
 	serverID := "" // adminui's default: hostname#pid
-	if ra, ok := g.sio.Adapter().(*fanout.Redis); ok {
-		serverID = ra.NodeID() // the node ID of the status page
+	if ra, ok := g.sio.Adapter().(interface{ NodeID() string }); ok {
+		serverID = ra.NodeID() // the node ID of the status page (one Redis or a cluster)
 	}
 	ui, err := adminui.New(adminui.Options{
 		Public:       g.sio,
@@ -24,6 +23,7 @@ func (g *Gateway) newAdminUI(cfg Config) error {
 		ServerID:     serverID,
 		AllowJoin:    g.adminUIAllowJoin,
 		Emit:         g.adminUIEmit,
+		ReadOnly:     cfg.AdminUIReadOnly,
 		Logger:       g.log,
 	})
 	if err != nil {

@@ -71,6 +71,7 @@ type Config struct {
 	AdminUIUser         string
 	AdminUIPasswordHash string
 	AdminUIOrigins      []string
+	AdminUIReadOnly     bool // --admin-ui-read-only: the UI may look, not act
 
 	// --admission-failures-per-ip: refused admissions a client IP may have, "N/s[,burst=B]"
 	// (also /m, /h) or "off"; past it its CONNECTs get connect_error "rate_limited".
@@ -211,6 +212,7 @@ func NewFlagSet(c *Config) (fs *flag.FlagSet, finish func() error) {
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token (at least 16 characters) for POST /v1/publish on the admin listener; empty disables the publish API")
 	fs.StringVar(&c.AdminUIUser, "admin-ui-user", c.AdminUIUser, "Socket.IO Admin UI on the admin listener (/socket.io/, namespace /admin): the login's user name; empty: the UI is refused")
 	fs.StringVar(&c.AdminUIPasswordHash, "admin-ui-password-hash", c.AdminUIPasswordHash, `bcrypt hash of the Admin UI password (e.g. htpasswd -bnBC 10 "" PASSWORD | tr -d ':\n'); prefer the environment variable`)
+	fs.BoolVar(&c.AdminUIReadOnly, "admin-ui-read-only", c.AdminUIReadOnly, "the Admin UI may list sockets, rooms and events but not act: disconnect, join, leave and emit are neither offered nor carried out")
 	fs.StringVar(&adminUIOrigins, "admin-ui-origins", "", "comma-separated exact origins the Admin UI is served from (e.g. https://admin.socket.io), granted CORS with credentials on the admin listener's /socket.io/; empty: none")
 	fs.StringVar(&publishEvents, "publish-events", "", "comma list of event names the publish API accepts besides the trigger file's")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long in-flight API calls may take before the process exits")
