@@ -484,8 +484,8 @@ func TestHelmSessionMode(t *testing.T) {
 	if cfg.Auth != "session" || cfg.SessionStore != "redis" || !cfg.Drive {
 		t.Errorf("auth %q, session store %q, drive %v; want session, redis, true", cfg.Auth, cfg.SessionStore, cfg.Drive)
 	}
-	if cfg.OAuthClientSecret != "not-a-real-secret" || cfg.AdminUIUser != "admin" || len(cfg.AdminUIOrigins) != 1 {
-		t.Errorf("OAuth client secret %q, Admin UI user %q, origins %v: not passed", cfg.OAuthClientSecret, cfg.AdminUIUser, cfg.AdminUIOrigins)
+	if cfg.OAuthClientSecret != "not-a-real-secret" || cfg.AdminUIUser != "admin" || len(cfg.AdminUIOrigins) != 1 || !cfg.AdminUIReadOnly {
+		t.Errorf("OAuth client secret %q, Admin UI user %q, origins %v, read-only %v: not passed", cfg.OAuthClientSecret, cfg.AdminUIUser, cfg.AdminUIOrigins, cfg.AdminUIReadOnly)
 	}
 	if cfg.DriveEndpoint != "https://drive-proxy.internal/drive/v3/" || cfg.DrivePollInterval.Seconds() != 5 || cfg.DriveBackoffMax.Minutes() != 2 {
 		t.Errorf("Drive endpoint %q, poll %s, backoff max %s: not passed", cfg.DriveEndpoint, cfg.DrivePollInterval, cfg.DriveBackoffMax)
