@@ -354,7 +354,7 @@ func (w wire) broadcast(off string) *namespaces.Broadcast {
 // subscription, in log order with the other nodes' broadcasts; when Redis does not take it,
 // they get it at once and it is queued for the other nodes.
 func (a *Cluster) Publish(b *namespaces.Broadcast) error {
-	if hasBinary(b.Args) {
+	if namespaces.HasBinary(b.Args) {
 		return errors.New("fanout: redis cluster: binary arguments cannot be broadcast")
 	}
 	b.SetBusID(a.uid + "." + strconv.FormatUint(a.pubSeq.Add(1), 36))
@@ -1117,25 +1117,4 @@ func newID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// hasBinary reports whether v holds a []byte (which the JSON wire format cannot carry).
-func hasBinary(v any) bool {
-	switch t := v.(type) {
-	case []byte:
-		return true
-	case []any:
-		for _, e := range t {
-			if hasBinary(e) {
-				return true
-			}
-		}
-	case map[string]any:
-		for _, e := range t {
-			if hasBinary(e) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/syncgate/syncgate/namespaces"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -368,7 +367,7 @@ func (w wireBroadcast) broadcast() *namespaces.Broadcast {
 
 // Publish implements namespaces.Adapter. Local sockets get b at once in every case.
 func (a *Redis) Publish(b *namespaces.Broadcast) error {
-	if hasBinary(b.Args) {
+	if namespaces.HasBinary(b.Args) {
 		return fmt.Errorf("fanout: redis adapter: binary arguments cannot be broadcast")
 	}
 	b.SetBusID(a.uid + "." + strconv.FormatUint(a.pubSeq.Add(1), 36))
@@ -581,7 +580,7 @@ func (a *Redis) readBus() {
 			if err != nil {
 				a.busUp.Store(false)
 				failedStart = failedStart || last == ""
-				a.sleep(&backoff)
+				sleep(a.ctx, &backoff)
 				continue
 			}
 			if pos != last {
@@ -805,17 +804,6 @@ func (a *Redis) deliverBus(m redis.XMessage) {
 	b.Offset, _ = m.Values["o"].(string)
 	a.stats.Received.Add(1)
 	a.hooks.DeliverLocal(b)
-}
-
-func (a *Redis) sleep(backoff *time.Duration) {
-	d := *backoff/2 + rand.N(*backoff/2+1)
-	select {
-	case <-a.ctx.Done():
-	case <-time.After(d):
-	}
-	if *backoff < 2*time.Second {
-		*backoff *= 2
-	}
 }
 
 // Missed implements namespaces.Adapter.

@@ -247,7 +247,7 @@ func encodeArgs(typ byte, nsp string, id int64, args []any) (encoded, error) {
 	}
 	var bufs [][]byte
 	payload := args
-	if hasBinary(args) {
+	if HasBinary(args) {
 		payload = deconstruct(args, &bufs).([]any)
 		switch typ {
 		case pEvent:
@@ -263,19 +263,21 @@ func encodeArgs(typ byte, nsp string, id int64, args []any) (encoded, error) {
 	return encoded{text: encodePacket(typ, nsp, id, len(bufs), data), buffers: bufs}, nil
 }
 
-func hasBinary(v any) bool {
+// HasBinary reports whether v holds a []byte (at any depth in slices and maps): such a
+// packet needs binary attachments, which engines with a JSON wire format cannot carry.
+func HasBinary(v any) bool {
 	switch t := v.(type) {
 	case []byte:
 		return true
 	case []any:
 		for _, e := range t {
-			if hasBinary(e) {
+			if HasBinary(e) {
 				return true
 			}
 		}
 	case map[string]any:
 		for _, e := range t {
-			if hasBinary(e) {
+			if HasBinary(e) {
 				return true
 			}
 		}
